@@ -1,0 +1,1 @@
+"""Data shipped inside the package (installed as `tui_mnist.assets`)."""

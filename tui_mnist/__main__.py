@@ -1,0 +1,3 @@
+from tui_mnist.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""Hidden-layer activations, computed in place on preallocated buffers.
+
+Each derivative is written in terms of the activation's *output* a = f(z), so the
+backward pass needs only the stored activations, not the pre-activations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+LEAKY_SLOPE = 0.01
+
+
+def _relu(z: np.ndarray) -> None:
+    np.maximum(z, 0, out=z)
+
+
+def _relu_grad(a: np.ndarray, grad: np.ndarray) -> None:
+    grad[a <= 0] = 0
+
+
+def _leaky_relu(z: np.ndarray) -> None:
+    np.maximum(z, z * LEAKY_SLOPE, out=z)
+
+
+def _leaky_relu_grad(a: np.ndarray, grad: np.ndarray) -> None:
+    grad[a < 0] *= LEAKY_SLOPE
+
+
+def _sigmoid(z: np.ndarray) -> None:
+    # 1 / (1 + e^-z); e^-z overflows to inf for very negative z, giving exactly 0.
+    with np.errstate(over="ignore"):
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+    z += 1
+    np.reciprocal(z, out=z)
+
+
+def _sigmoid_grad(a: np.ndarray, grad: np.ndarray) -> None:
+    grad *= a
+    grad *= 1 - a  # f' = a (1 - a)
+
+
+def _tanh(z: np.ndarray) -> None:
+    np.tanh(z, out=z)
+
+
+def _tanh_grad(a: np.ndarray, grad: np.ndarray) -> None:
+    grad *= 1 - a * a  # f' = 1 - a^2
+
+
+@dataclass(frozen=True)
+class Activation:
+    name: str
+    forward: Callable[[np.ndarray], None]  # z -> f(z), in place
+    backward: Callable[[np.ndarray, np.ndarray], None]  # grad *= f'(z), from a = f(z)
+    init: str  # "he" for the ReLU family, "xavier" for saturating functions
+
+
+ACTIVATIONS = {
+    act.name: act
+    for act in (
+        Activation("relu", _relu, _relu_grad, "he"),
+        Activation("leaky_relu", _leaky_relu, _leaky_relu_grad, "he"),
+        Activation("sigmoid", _sigmoid, _sigmoid_grad, "xavier"),
+        Activation("tanh", _tanh, _tanh_grad, "xavier"),
+    )
+}

@@ -1,0 +1,118 @@
+"""Training settings: one frozen record, its validation, and its `tui-mnist train` command line."""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import asdict, dataclass, fields, replace
+
+from tui_mnist.engine.activations import ACTIVATIONS
+from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.network import DTYPES
+from tui_mnist.engine.schedules import SCHEDULES
+
+OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
+AUGMENTATIONS = ("none", "shift")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    hidden: tuple[int, ...] = (128,)
+    activation: str = "relu"
+    epochs: int = 5
+    batch_size: int = 128
+    lr: float = 0.1
+    optimizer: str = "momentum"
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    warmup_epochs: float = 0.0
+    seed: int = 0
+    val: int = 5000
+    standardize: bool = False
+    augment: str = "none"
+    dtype: str = "float32"
+    test_each_epoch: bool = False
+    data_dir: str | None = None
+    threads: int = 0  # 0: automatic, see engine.threads
+
+    def validated(self) -> TrainConfig:
+        """Self, or a ConfigError naming the first bad setting and why."""
+        problems = self.problems()
+        if problems:
+            raise ConfigError(problems[0])
+        return self
+
+    def problems(self) -> list[str]:
+        found = []
+
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                found.append(message)
+
+        need(
+            all(isinstance(n, int) and n > 0 for n in self.hidden),
+            "hidden layer sizes must be positive whole numbers",
+        )
+        need(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}")
+        need(self.epochs >= 1, "epochs must be at least 1")
+        need(self.batch_size >= 1, "batch size must be at least 1")
+        need(math.isfinite(self.lr) and self.lr > 0, "learning rate must be a positive number")
+        need(
+            self.optimizer in OPTIMIZER_NAMES,
+            f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}",
+        )
+        need(0 <= self.momentum < 1, "momentum must be in [0, 1)")
+        need(
+            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            "weight decay must be 0 or more",
+        )
+        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
+        need(0 <= self.warmup_epochs < self.epochs, "warmup must be shorter than the run")
+        need(self.seed >= 0, "seed must be 0 or more")
+        need(self.val >= 0, "validation size must be 0 or more")
+        need(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
+        need(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}")
+        need(self.threads >= 0, "threads must be 0 (automatic) or more")
+        return found
+
+    @property
+    def architecture(self) -> str:
+        return "-".join(str(n) for n in (784, *self.hidden, 10))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["hidden"] = list(self.hidden)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if "hidden" in values:
+            values["hidden"] = tuple(values["hidden"])
+        return cls(**values)
+
+    def command_line(self) -> str:
+        """The `tui-mnist train ...` command that reproduces this run (defaults left out)."""
+        defaults = TrainConfig()
+        words = ["tui-mnist", "train"]
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value == getattr(defaults, f.name):
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                words.append(flag)
+            elif f.name == "hidden":
+                words += [flag, ",".join(map(str, value))]
+            else:
+                words += [flag, str(value)]
+        return shlex.join(words)
+
+    def with_changes(self, **changes) -> TrainConfig:
+        return replace(self, **changes)

@@ -1,0 +1,68 @@
+"""Atomic writes and `.npz` bundles of named arrays plus JSON metadata (never pickles)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import numpy as np
+
+from tui_mnist.engine.errors import ModelFileError
+
+META_KEY = "__meta__"
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`:
+    a reader sees the old file or the new one, never half of one."""
+    path = Path(path)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def save_bundle(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Arrays by name plus a JSON document, as one .npz written atomically."""
+    payload = dict(arrays)
+    payload[META_KEY] = np.array(json.dumps(meta))
+    write_atomically(Path(path), lambda stream: np.savez(stream, **payload))
+
+
+def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a bundle written by `save_bundle`; anything else is a ModelFileError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: file not found")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ModelFileError(f"{path}: a bare .npy array, not a tui-mnist .npz file")
+            arrays = {name: archive[name] for name in archive.files}
+    except ModelFileError:
+        raise
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise ModelFileError(f"{path}: holds pickled data, which is refused") from None
+        raise ModelFileError(f"{path}: not a valid .npz file ({error})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
+        raise ModelFileError(f"{path}: corrupt or truncated ({error})") from None
+    if META_KEY not in arrays:
+        raise ModelFileError(f"{path}: not a tui-mnist file (no metadata)")
+    try:
+        meta = json.loads(str(arrays.pop(META_KEY)))
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: metadata is not valid JSON ({error})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: metadata is not a JSON object")
+    return arrays, meta

@@ -1,0 +1,166 @@
+"""The training loop, as a generator of progress records.
+
+    trainer = Trainer(config, dataset)
+    for record in trainer.run():   # BatchProgress ..., EpochProgress, ..., RunFinished
+        ...
+
+Pausing is the consumer's business (it simply stops pulling records); `request_stop()` ends the
+run after the current batch with a final evaluation. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Iterator
+
+import numpy as np
+
+from tui_mnist.engine.augment import shift_batch
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.data import NUM_CLASSES, Dataset
+from tui_mnist.engine.errors import TrainingDiverged
+from tui_mnist.engine.memory import check_fits
+from tui_mnist.engine.metrics import evaluate
+from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, training_bytes
+from tui_mnist.engine.optimizers import make_optimizer
+from tui_mnist.engine.progress import BatchProgress, EpochProgress, Progress, RunFinished
+from tui_mnist.engine.schedules import Schedule
+
+# Cross-entropy of 100 means the right class gets probability e^-100: the run has blown up,
+# even if the numbers are still finite.
+DIVERGED_LOSS = 100.0
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+def layer_sizes(config: TrainConfig, data: Dataset) -> tuple[int, ...]:
+    return (data.n_features, *config.hidden, NUM_CLASSES)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, data: Dataset, network: Network | None = None):
+        self.config = config.validated()
+        self.data = data
+        sizes = layer_sizes(config, data)
+        itemsize = np.dtype(DTYPES[config.dtype]).itemsize
+        check_fits(
+            training_bytes(sizes, config.batch_size, OPTIMIZER_SLOTS[config.optimizer], itemsize),
+            f"training a {'-'.join(map(str, sizes))} network",
+        )
+        self.rng = np.random.default_rng(config.seed)
+        self.network = network or Network.create(sizes, config.activation, self.rng, config.dtype)
+        self.optimizer = make_optimizer(
+            config.optimizer,
+            self.network.parameters,
+            weight_decay=config.weight_decay,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+        )
+        n_train = len(data.x_train)
+        self.batches_per_epoch = math.ceil(n_train / config.batch_size)
+        self.schedule = Schedule(
+            kind=config.schedule,
+            base_lr=config.lr,
+            total_steps=config.epochs * self.batches_per_epoch,
+            warmup_steps=round(config.warmup_epochs * self.batches_per_epoch),
+            step_every=max(1, config.epochs // 3) * self.batches_per_epoch,
+        )
+        batch_rows = min(config.batch_size, n_train)
+        self.workspace = Workspace(self.network, batch_rows)
+        self.eval_workspace = Workspace(self.network, EVAL_CHUNK)
+        self.pixels = np.empty((batch_rows, data.n_features), np.uint8)
+        self.shifted = np.empty_like(self.pixels) if config.augment == "shift" else None
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed batches, over the whole run
+        self.samples = 0  # training images seen, over the whole run
+        self.seconds = 0.0
+        self.lr_scale = 1.0  # the app's +/- keys adjust this mid-run
+        self._stop_requested = False
+
+    @property
+    def lr(self) -> float:
+        return self.schedule.lr_at(self.step) * self.lr_scale
+
+    def request_stop(self) -> None:
+        self._stop_requested = True
+
+    def run(self) -> Iterator[Progress]:
+        while self.epoch < self.config.epochs and not self._stop_requested:
+            yield from self._epoch()
+        yield self.finish()
+
+    def _epoch(self) -> Iterator[Progress]:
+        config, data = self.config, self.data
+        order = self.rng.permutation(len(data.x_train))
+        loss_sum = 0.0
+        correct_sum = 0
+        seen = 0
+        epoch = self.epoch + 1
+        for batch in range(self.batches_per_epoch):
+            if self._stop_requested:
+                return
+            started = time.perf_counter()
+            indices = order[batch * config.batch_size : (batch + 1) * config.batch_size]
+            m = len(indices)
+            pixels = np.take(data.x_train, indices, axis=0, out=self.pixels[:m])
+            if self.shifted is not None:
+                pixels = shift_batch(pixels, data.shape, self.rng, self.shifted[:m])
+            x = data.normalizer.apply(pixels, self.workspace.inputs[:m])
+            y = data.y_train[indices]
+            loss, correct = self.network.train_step(x, y, self.workspace)
+            if not math.isfinite(loss) or loss > DIVERGED_LOSS:
+                raise TrainingDiverged(
+                    f"loss diverged at epoch {epoch} batch {batch + 1} (loss {loss:.3g}): "
+                    "try a smaller learning rate"
+                )
+            lr = self.lr
+            self.optimizer.step(self.workspace.grads, lr)
+            self.step += 1
+            self.samples += m
+            self.seconds += time.perf_counter() - started
+            loss_sum += loss * m
+            correct_sum += correct
+            seen += m
+            yield BatchProgress(
+                epoch=epoch,
+                batch=batch + 1,
+                batches=self.batches_per_epoch,
+                step=self.step,
+                loss=loss,
+                accuracy=correct / m,
+                lr=lr,
+                samples=self.samples,
+                seconds=self.seconds,
+            )
+        self.epoch = epoch
+        val_loss, val_acc = self._evaluate(data.x_val, data.y_val)
+        test_loss, test_acc = (
+            self._evaluate(data.x_test, data.y_test) if config.test_each_epoch else (None, None)
+        )
+        yield EpochProgress(
+            epoch=epoch,
+            epochs=config.epochs,
+            train_loss=loss_sum / seen,
+            train_acc=correct_sum / seen,
+            val_loss=val_loss,
+            val_acc=val_acc,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            lr=self.lr,
+            seconds=self.seconds,
+        )
+
+    def _evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float | None, float | None]:
+        if len(images) == 0:
+            return None, None
+        return evaluate(self.network, images, labels, self.data.normalizer, self.eval_workspace)
+
+    def finish(self) -> RunFinished:
+        test_loss, test_acc = self._evaluate(self.data.x_test, self.data.y_test)
+        return RunFinished(
+            epochs_completed=self.epoch,
+            test_loss=test_loss,
+            test_acc=test_acc,
+            seconds=self.seconds,
+            stopped=self._stop_requested and self.epoch < self.config.epochs,
+        )
