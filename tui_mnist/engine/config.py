@@ -6,13 +6,29 @@ import math
 import shlex
 from dataclasses import asdict, dataclass, fields, replace
 
-from tui_mnist.engine.activations import ACTIVATIONS
+from tui_mnist.engine.choices import (
+    ACTIVATION_NAMES,
+    AUGMENTATIONS,
+    DTYPE_NAMES,
+    OPTIMIZER_NAMES,
+    SCHEDULE_NAMES,
+)
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.network import DTYPES
-from tui_mnist.engine.schedules import SCHEDULES
 
-OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-AUGMENTATIONS = ("none", "shift")
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Hidden layer widths from "512,256" (spaces allowed); "" means no hidden layer."""
+    if not text.strip():
+        return ()
+    widths = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit():
+            raise ConfigError(f'hidden layers: "{part}" is not a number')
+        if int(part) == 0:
+            raise ConfigError("hidden layers: a layer needs at least one unit")
+        widths.append(int(part))
+    return tuple(widths)
 
 
 @dataclass(frozen=True)
@@ -55,7 +71,10 @@ class TrainConfig:
             all(isinstance(n, int) and n > 0 for n in self.hidden),
             "hidden layer sizes must be positive whole numbers",
         )
-        need(self.activation in ACTIVATIONS, f"activation must be one of {', '.join(ACTIVATIONS)}")
+        need(
+            self.activation in ACTIVATION_NAMES,
+            f"activation must be one of {', '.join(ACTIVATION_NAMES)}",
+        )
         need(self.epochs >= 1, "epochs must be at least 1")
         need(self.batch_size >= 1, "batch size must be at least 1")
         need(math.isfinite(self.lr) and self.lr > 0, "learning rate must be a positive number")
@@ -68,12 +87,12 @@ class TrainConfig:
             math.isfinite(self.weight_decay) and self.weight_decay >= 0,
             "weight decay must be 0 or more",
         )
-        need(self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}")
+        need(self.schedule in SCHEDULE_NAMES, f"schedule must be one of {', '.join(SCHEDULE_NAMES)}")
         need(0 <= self.warmup_epochs < self.epochs, "warmup must be shorter than the run")
         need(self.seed >= 0, "seed must be 0 or more")
         need(self.val >= 0, "validation size must be 0 or more")
         need(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
-        need(self.dtype in DTYPES, f"dtype must be one of {', '.join(DTYPES)}")
+        need(self.dtype in DTYPE_NAMES, f"dtype must be one of {', '.join(DTYPE_NAMES)}")
         need(self.threads >= 0, "threads must be 0 (automatic) or more")
         return found
 

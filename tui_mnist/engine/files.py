@@ -14,6 +14,8 @@ import numpy as np
 from tui_mnist.engine.errors import ModelFileError
 
 META_KEY = "__meta__"
+ZIP_MAGIC = b"PK\x03\x04"
+PICKLE_PROTOCOL_MARK = b"\x80"
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
@@ -44,13 +46,15 @@ def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: file not found")
+    with path.open("rb") as stream:
+        head = stream.read(len(ZIP_MAGIC))
+    if head.startswith(PICKLE_PROTOCOL_MARK):
+        raise ModelFileError(f"{path}: holds pickled data, which is refused")
+    if head != ZIP_MAGIC:
+        raise ModelFileError(f"{path}: not a tui-mnist .npz file")
     try:
         with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ModelFileError(f"{path}: a bare .npy array, not a tui-mnist .npz file")
             arrays = {name: archive[name] for name in archive.files}
-    except ModelFileError:
-        raise
     except ValueError as error:
         if "pickle" in str(error):
             raise ModelFileError(f"{path}: holds pickled data, which is refused") from None

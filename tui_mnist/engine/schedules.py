@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from tui_mnist.engine.choices import SCHEDULE_NAMES
 from tui_mnist.engine.errors import ConfigError
-
-SCHEDULES = ("constant", "step", "cosine")
 
 
 @dataclass(frozen=True)
@@ -21,8 +20,8 @@ class Schedule:
     gamma: float = 0.1  # decay factor, for "step"
 
     def __post_init__(self):
-        if self.kind not in SCHEDULES:
-            raise ConfigError(f"unknown schedule {self.kind!r} (choose {', '.join(SCHEDULES)})")
+        if self.kind not in SCHEDULE_NAMES:
+            raise ConfigError(f"unknown schedule {self.kind!r} (choose {', '.join(SCHEDULE_NAMES)})")
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup_steps:

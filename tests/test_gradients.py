@@ -1,0 +1,109 @@
+"""Backpropagation against central finite differences, in float64.
+
+The analytic gradients come from Network.train_step (what training uses); the numeric ones
+from Network.forward + softmax_cross_entropy alone, so the two share no backward code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tui_mnist.engine.activations import ACTIVATIONS
+from tui_mnist.engine.losses import softmax_cross_entropy
+from tui_mnist.engine.network import Network, Workspace
+
+EPS = 1e-6
+TOLERANCE = 1e-6
+SAMPLES = 4
+
+
+def small_problem(sizes, activation, seed=0):
+    rng = np.random.default_rng(seed)
+    network = Network.create(sizes, activation, rng, dtype="float64")
+    for b in network.biases:  # nonzero biases, so their gradients are exercised for real
+        b[:] = rng.normal(0, 0.5, b.shape)
+    x = rng.normal(0, 1, (SAMPLES, sizes[0]))
+    y = rng.integers(sizes[-1], size=SAMPLES)
+    return network, x, y
+
+
+def analytic_gradients(network, x, y):
+    workspace = Workspace(network, len(x))
+    network.train_step(x, y, workspace)
+    return [g.copy() for g in workspace.grads]
+
+
+def loss_of(network, x, y):
+    return softmax_cross_entropy(network.forward(x, Workspace(network, len(x))), y)
+
+
+def numeric_gradients(network, x, y):
+    gradients = []
+    for p in network.parameters:
+        g = np.empty_like(p)
+        for index in np.ndindex(p.shape):
+            saved = p[index]
+            p[index] = saved + EPS
+            above = loss_of(network, x, y)
+            p[index] = saved - EPS
+            below = loss_of(network, x, y)
+            p[index] = saved
+            g[index] = (above - below) / (2 * EPS)
+        gradients.append(g)
+    return gradients
+
+
+def relative_errors(network, analytic, numeric):
+    """||a - n|| / (||a|| + ||n||) per parameter, keyed W0, b0, W1, b1, ..."""
+    names = [f"{kind}{i}" for i in range(len(network.weights)) for kind in ("W", "b")]
+    return {
+        name: np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-300)
+        for name, a, n in zip(names, analytic, numeric)
+    }
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("sizes", [(6, 5, 3), (6, 5, 4, 3)], ids=["one-hidden", "two-hidden"])
+def test_backprop_matches_finite_differences(activation, sizes):
+    network, x, y = small_problem(sizes, activation)
+    errors = relative_errors(
+        network, analytic_gradients(network, x, y), numeric_gradients(network, x, y)
+    )
+    assert len(errors) == 2 * (len(sizes) - 1)  # every weight and bias was checked
+    assert max(errors.values()) < TOLERANCE, errors
+
+
+def test_softmax_regression_gradients():
+    network, x, y = small_problem((6, 3), "relu")
+    errors = relative_errors(
+        network, analytic_gradients(network, x, y), numeric_gradients(network, x, y)
+    )
+    assert max(errors.values()) < TOLERANCE, errors
+
+
+@pytest.mark.parametrize("parameter", [0, 1, 3])  # W0, b0, b1
+def test_checker_catches_one_wrong_entry(parameter):
+    network, x, y = small_problem((6, 5, 4, 3), "tanh")
+    analytic = analytic_gradients(network, x, y)
+    wrong = analytic[parameter].reshape(-1)
+    wrong[0] += 1e-3 * (np.abs(wrong).max() + 1e-3)
+    errors = relative_errors(network, analytic, numeric_gradients(network, x, y))
+    assert max(errors.values()) > 100 * TOLERANCE
+
+
+def test_checker_catches_a_wrong_activation_derivative():
+    def tanh_grad_missing_square(a, grad):
+        grad *= 1 - a  # should be 1 - a^2
+
+    network, x, y = small_problem((6, 5, 4, 3), "tanh")
+    numeric = numeric_gradients(network, x, y)
+    network.activation = dataclasses.replace(
+        ACTIVATIONS["tanh"], backward=tanh_grad_missing_square
+    )
+    errors = relative_errors(network, analytic_gradients(network, x, y), numeric)
+    assert errors["W2"] < TOLERANCE  # the output layer does not use the derivative...
+    assert errors["W0"] > 100 * TOLERANCE  # ...the layers below it do
+    assert errors["b1"] > 100 * TOLERANCE

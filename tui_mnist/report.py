@@ -1,0 +1,68 @@
+"""Plain-text lines for headless training: one per epoch, one at the end, and an in-place
+progress bar that is drawn only on a terminal."""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+
+BAR_WIDTH = 24
+REDRAW_SECONDS = 0.1  # at most ~10 redraws a second
+
+
+def percent(fraction: float | None) -> str:
+    return "-" if fraction is None else f"{100 * fraction:.2f}%"
+
+
+def number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def epoch_line(record: EpochProgress) -> str:
+    width = len(str(record.epochs))
+    line = (
+        f"epoch {record.epoch:>{width}}/{record.epochs}  "
+        f"train loss {number(record.train_loss)} acc {percent(record.train_acc)}  "
+        f"val loss {number(record.val_loss)} acc {percent(record.val_acc)}  "
+    )
+    if record.test_acc is not None:
+        line += f"test acc {percent(record.test_acc)}  "
+    return line + f"lr {record.lr:.4g}  {record.seconds:.1f}s"
+
+
+def final_line(record: RunFinished) -> str:
+    how = "stopped early" if record.stopped else "done"
+    return (
+        f"test accuracy {percent(record.test_acc)}  (loss {number(record.test_loss)}; "
+        f"{how} after {record.epochs_completed} epochs, {record.seconds:.1f}s training)"
+    )
+
+
+class ProgressBar:
+    """A one-line bar within the epoch, redrawn in place with a carriage return."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.last_draw = 0.0
+        self.drawn = False
+
+    def update(self, record: BatchProgress) -> None:
+        now = time.monotonic()
+        if now - self.last_draw < REDRAW_SECONDS and record.batch != record.batches:
+            return
+        self.last_draw = now
+        filled = BAR_WIDTH * record.batch // record.batches
+        rate = record.samples / record.seconds if record.seconds else 0.0
+        self.stream.write(
+            f"\r  epoch {record.epoch} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
+            f"{record.batch}/{record.batches}  loss {record.loss:.4f}  {rate:,.0f} samples/s"
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def clear(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.drawn = False
