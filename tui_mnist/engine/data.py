@@ -150,7 +150,8 @@ def _load_cache(folder: Path, source: Path) -> RawData | None:
         manifest = json.loads((folder / "manifest.json").read_text())
         arrays = {}
         for name, expected in manifest["arrays"].items():
-            array = np.load(folder / f"{name}.npy", allow_pickle=False)
+            # Memory-mapped: the page cache backs the arrays, so a load copies nothing.
+            array = np.load(folder / f"{name}.npy", allow_pickle=False, mmap_mode="r")
             if list(array.shape) != expected["shape"] or _checksum(array) != expected["crc32"]:
                 return None
             arrays[name] = array

@@ -1,0 +1,146 @@
+"""The CLI contract, end to end through subprocesses (other tooling relies on it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_RUN = ["--hidden", "16", "--epochs", "2", "--val", "1000", "--seed", "3"]
+
+
+def tui_mnist(*args: str, cwd: Path | None = None, env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "tui_mnist", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli")
+    result = tui_mnist(
+        "train", *SMALL_RUN, "--save", "model.npz", "--metrics", "run.jsonl", cwd=folder
+    )
+    assert result.returncode == 0, result.stderr
+    return folder, result
+
+
+def test_train_prints_one_line_per_epoch_then_the_test_accuracy(trained):
+    _, result = trained
+    lines = result.stdout.splitlines()
+    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert lines[2].startswith("test accuracy ")
+    assert lines[3] == "model saved to model.npz"
+    assert "\r" not in result.stdout and "\x1b" not in result.stdout  # not a terminal
+
+
+def test_metrics_file_is_json_lines_with_a_final_record(trained):
+    folder, _ = trained
+    records = [json.loads(line) for line in (folder / "run.jsonl").read_text().splitlines()]
+    epochs, final = records[:-1], records[-1]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    for record in epochs:
+        assert {"train_loss", "train_acc", "val_loss", "val_acc", "seconds", "lr"} <= set(record)
+        assert 0.8 < record["val_acc"] <= 1
+    assert epochs[1]["seconds"] > epochs[0]["seconds"]  # cumulative
+    assert final["final"] is True and 0.85 < final["test_acc"] <= 1
+
+
+def test_eval_json_reproduces_the_training_runs_test_accuracy(trained):
+    folder, _ = trained
+    final = json.loads((folder / "run.jsonl").read_text().splitlines()[-1])
+    result = tui_mnist("eval", str(folder / "model.npz"), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["n"] == 10000
+    assert report["test_acc"] == pytest.approx(final["test_acc"])
+    assert report["test_loss"] == pytest.approx(final["test_loss"], rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "--epochs", "0"],
+        ["train", "--hidden", "12a"],
+        ["train", "--lr", "fast"],
+        ["train", "--activation", "swish"],
+        ["train", "--warmup-epochs", "9"],
+        ["train", "--no-such-flag"],
+        ["eval"],
+    ],
+)
+def test_usage_errors_exit_2(args):
+    result = tui_mnist(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data-dir", "/no/such/dir"], "/no/such/dir"),
+        (["eval", "/no/such/model.npz"], "model.npz: file not found"),
+        (["train", "--lr", "1000", "--epochs", "1", "--val", "0"], "diverged at epoch 1"),
+        (["train", "--hidden", "1000000,1000000"], "needs about"),
+    ],
+)
+def test_clear_errors_exit_1_without_a_traceback(args, message):
+    result = tui_mnist(*args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_corrupt_model_file_is_refused(tmp_path):
+    corrupt = tmp_path / "model.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    result = tui_mnist("eval", str(corrupt))
+    assert result.returncode == 1
+    assert "corrupt" in result.stderr
+
+
+def test_flags_override_the_preset():
+    sys.path.insert(0, str(ROOT))
+    from tui_mnist.cli import build_parser, config_from_args
+    from tui_mnist.engine.presets import PRESETS
+
+    args = build_parser().parse_args(["train", "--preset", "fast", "--epochs", "1"])
+    config = config_from_args(args)
+    assert config.epochs == 1
+    assert config.with_changes(epochs=PRESETS["fast"][1].epochs) == PRESETS["fast"][1]
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = "python -m pip install -e '.[test]' && python -m pytest"
+    assert command in readme
+    assert command in ci
+
+
+def test_the_wheel_carries_the_mnist_files_and_styles(tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("tui_mnist-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert f"tui_mnist/assets/mnist/{stem}.gz" in names
+    assert "tui_mnist/assets/mnist/SHA256SUMS" in names
+    assert any(name.endswith(".tcss") for name in names)
