@@ -1,0 +1,188 @@
+"""The inspector: navigation and filters by key presses; the digit and probability renderers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from textual.app import App
+from textual.widgets import Static
+
+from tui_mnist.engine.data import Normalizer
+from tui_mnist.engine.errors import ModelFileError
+from tui_mnist.engine.metrics import predict_proba
+from tui_mnist.engine.model_io import save_model
+from tui_mnist.engine.network import Network
+from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
+from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF, DigitView, digit_text
+from tui_mnist.tui.widgets.probabilities import probability_text
+
+
+def small_source(mnist, count: int = 100) -> InspectSource:
+    """An untrained fixed-seed network on the first test images: deterministic, and wrong
+    often enough to make every filter interesting."""
+    network = Network.create((784, 16, 10), "relu", np.random.default_rng(7))
+    return InspectSource(
+        network=network,
+        normalizer=mnist.normalizer,
+        images=mnist.x_test[:count],
+        labels=mnist.y_test[:count],
+        shape=mnist.shape,
+        title="fixed-seed 784-16-10",
+    )
+
+
+class Host(App):
+    def __init__(self, source: InspectSource) -> None:
+        super().__init__()
+        self.source = source
+
+    def on_mount(self) -> None:
+        self.push_screen(InspectorScreen(self.source))
+
+
+@pytest.fixture
+def source(mnist) -> InspectSource:
+    return small_source(mnist)
+
+
+@pytest.fixture
+def probs(source) -> np.ndarray:
+    return predict_proba(source.network, source.images, source.normalizer)
+
+
+async def walk(pilot, steps: int) -> list[int]:
+    """The set indices shown while pressing j `steps` times, starting with the current one."""
+    seen = [pilot.app.screen.current_index]
+    for _ in range(steps):
+        await pilot.press("j")
+        seen.append(pilot.app.screen.current_index)
+    return seen
+
+
+def counts(app: App) -> str:
+    return str(app.screen.query_one("#counts", Static).render())
+
+
+async def test_arrows_and_j_k_move_through_the_set(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert screen.current_index == 0
+        await pilot.press("j", "right")
+        assert screen.current_index == 2
+        await pilot.press("k")
+        assert screen.current_index == 1
+        await pilot.press("left", "left")
+        assert screen.current_index == 99  # wraps around
+        assert "showing 100/100" in counts(app)
+
+
+async def test_misclassified_only_shows_exactly_the_wrong_ones(source, probs):
+    wrong = np.flatnonzero(probs.argmax(axis=1) != source.labels)
+    assert 0 < len(wrong) < 100
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("m")
+        assert f"misclassified: {len(wrong)} of 100, showing 1/{len(wrong)}" in counts(app)
+        assert list(app.screen.chosen) == list(wrong)
+        assert await walk(pilot, 3) == list(wrong[:4])
+        verdict = str(app.screen.query_one("#verdict", Static).render())
+        assert "✗ WRONG" in verdict
+
+
+async def test_a_digit_key_filters_by_true_label_and_again_lifts_it(source):
+    threes = np.flatnonzero(source.labels == 3)
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        assert "true label 3" in counts(app)
+        assert await walk(pilot, len(threes) - 1) == list(threes)
+        await pilot.press("3")
+        assert "showing" in counts(app) and "/100" in counts(app)
+
+
+async def test_least_confident_first_orders_by_rising_top_probability(source, probs):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("c")
+        order = list(app.screen.chosen)
+        assert sorted(order) == list(range(100))
+        assert np.all(np.diff(probs.max(axis=1)[order]) >= 0)
+        assert await walk(pilot, 3) == order[:4]
+
+
+async def test_g_jumps_to_an_index_and_refuses_one_out_of_range(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        inspector = app.screen
+        await pilot.press("g", *"500", "enter")
+        error = str(app.screen.query_one("#jump-error", Static).render())
+        assert "not between 0 and 99" in error
+        await pilot.press("ctrl+u", *"42", "enter")
+        assert app.screen is inspector
+        assert inspector.current_index == 42
+
+        # An index outside the current filter lifts the filter rather than going nowhere.
+        await pilot.press(str((int(source.labels[42]) + 1) % 10), "g", *"42", "enter")
+        assert inspector.current_index == 42
+        assert "filter: all" in counts(app)
+
+
+def test_from_model_file_reads_the_model_and_the_test_set(tmp_path, monkeypatch, mnist_cache_dir):
+    monkeypatch.setattr("tui_mnist.engine.data.default_cache_dir", lambda: mnist_cache_dir)
+    network = Network.create((784, 10), "relu", np.random.default_rng(0))
+    path = tmp_path / "model.npz"
+    save_model(path, network, Normalizer(scale=1 / 255, offset=0.0))
+    loaded = InspectSource.from_model_file(path)
+    assert loaded.images.shape == (10000, 784) and loaded.labels.shape == (10000,)
+    assert loaded.title == str(path)
+    np.testing.assert_array_equal(loaded.network.weights[0], network.weights[0])
+
+    (tmp_path / "junk.npz").write_bytes(b"not a model")
+    with pytest.raises(ModelFileError):
+        InspectSource.from_model_file(tmp_path / "junk.npz")
+
+
+def known_image() -> np.ndarray:
+    image = np.zeros((28, 28), np.uint8)
+    image[0, 0], image[1, 0] = 255, 128  # the first cell: white over mid grey
+    image[26:28, 27] = 255  # the last cell: full ink
+    return image
+
+
+def test_half_blocks_carry_the_top_pixel_in_front_and_the_bottom_one_behind():
+    text = digit_text(known_image(), (28, 28), color=True)
+    lines = text.plain.split("\n")
+    assert len(lines) == 14 and all(line == UPPER_HALF * 28 for line in lines)
+    first = next(span.style for span in text.spans if span.start == 0)
+    assert first.color.triplet == (255, 255, 255)
+    assert first.bgcolor.triplet == (128, 128, 128)
+
+
+def test_the_ramp_uses_plain_characters_from_light_to_dark():
+    text = digit_text(known_image(), (28, 28), color=False)
+    lines = text.plain.split("\n")
+    assert len(lines) == 14 and all(len(line) == 28 for line in lines)
+    assert not text.spans and UPPER_HALF not in text.plain
+    assert lines[0][0] == RAMP[7]  # mean of 255 and 128
+    assert lines[13][27] == RAMP[-1]
+    assert set(text.plain) - {"\n"} <= set(RAMP)
+
+
+async def test_no_color_switches_the_inspector_to_the_ramp(source, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = Host(source)
+    async with app.run_test(size=(80, 24)):
+        drawn = app.screen.query_one(DigitView).render().plain
+        assert UPPER_HALF not in drawn and "@" in drawn
+
+
+def test_probabilities_mark_truth_and_prediction_in_words():
+    probs = np.full(10, 0.02)
+    probs[3] = 0.82
+    lines = probability_text(probs, true_label=5, width=60).plain.split("\n")
+    assert len(lines) == 10
+    assert lines[3].startswith("3 ") and lines[3].endswith("82.0% ◀ predicted")
+    assert lines[5].endswith("2.0% ◀ true")
+    assert "◀" not in lines[0]
+    assert lines[3].count("█") > lines[5].count("█")

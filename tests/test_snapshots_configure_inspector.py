@@ -1,0 +1,29 @@
+"""Snapshots at 80x24 of the configure screen and the inspector (update: --snapshot-update)."""
+
+from __future__ import annotations
+
+import pytest
+from test_app_configure import Host as ConfigureHost
+from test_app_inspector import Host as InspectorHost
+from test_app_inspector import small_source
+
+from tui_mnist.engine.presets import PRESETS
+
+
+@pytest.fixture(autouse=True)
+def colour(monkeypatch):
+    # Snapshots record colour; NO_COLOR (set by some CI shells) would flatten them.
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def test_configure_with_the_seed_preset(snap_compare):
+    assert snap_compare(ConfigureHost(PRESETS["seed"][1]), terminal_size=(80, 24))
+
+
+def test_configure_with_an_invalid_field(snap_compare):
+    assert snap_compare(ConfigureHost(), press=["ctrl+u", *"12a"], terminal_size=(80, 24))
+
+
+def test_inspector_on_a_fixed_seed_network(snap_compare, mnist):
+    app = InspectorHost(small_source(mnist))
+    assert snap_compare(app, press=["m", "j"], terminal_size=(80, 24))

@@ -1,0 +1,280 @@
+"""Inspector: one test image at a time beside the network's probabilities for it.
+
+Predictions for the whole set are computed once when the screen opens; filters and orderings
+are then index arithmetic over those arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from tui_mnist.engine.data import Normalizer, load_dataset
+from tui_mnist.engine.errors import ModelFileError
+from tui_mnist.engine.metrics import predict_proba
+from tui_mnist.engine.model_io import load_model
+from tui_mnist.engine.network import Network
+from tui_mnist.tui.widgets.digit import DigitView
+from tui_mnist.tui.widgets.probabilities import ProbabilityBars
+
+
+@dataclass(frozen=True)
+class InspectSource:
+    """A network and the labelled images to look at it through."""
+
+    network: Network
+    normalizer: Normalizer
+    images: np.ndarray  # (n, rows*cols) uint8
+    labels: np.ndarray  # (n,)
+    shape: tuple[int, int]
+    title: str
+
+    @classmethod
+    def from_model_file(cls, path: str | Path, data_dir: str | None = None) -> InspectSource:
+        """The saved model on the test split; EngineError subclasses explain any failure."""
+        model = load_model(path)
+        data = load_dataset(data_dir, val=0)
+        inputs = model.network.sizes[0]
+        if inputs != data.n_features:
+            raise ModelFileError(
+                f"{path}: the model takes {inputs} inputs, the images have {data.n_features} pixels"
+            )
+        return cls(
+            network=model.network,
+            normalizer=model.normalizer,
+            images=data.x_test,
+            labels=data.y_test,
+            shape=data.shape,
+            title=str(path),
+        )
+
+
+@dataclass(frozen=True)
+class Predictions:
+    probs: np.ndarray  # (n, classes)
+    predicted: np.ndarray
+    confidence: np.ndarray  # the winning probability
+    wrong: np.ndarray  # bool
+
+    @classmethod
+    def of(cls, source: InspectSource) -> Predictions:
+        probs = predict_proba(source.network, source.images, source.normalizer)
+        predicted = probs.argmax(axis=1)
+        return cls(probs, predicted, probs.max(axis=1), predicted != source.labels)
+
+
+@dataclass(frozen=True)
+class Filters:
+    misclassified_only: bool = False
+    label: int | None = None
+    least_confident_first: bool = False
+
+    def select(self, predictions: Predictions, labels: np.ndarray) -> np.ndarray:
+        """Indices into the set, in display order."""
+        keep = np.ones(len(labels), dtype=bool)
+        if self.misclassified_only:
+            keep &= predictions.wrong
+        if self.label is not None:
+            keep &= labels == self.label
+        chosen = np.flatnonzero(keep)
+        if self.least_confident_first:
+            chosen = chosen[np.argsort(predictions.confidence[chosen], kind="stable")]
+        return chosen
+
+    def describe(self) -> str:
+        parts = []
+        if self.misclassified_only:
+            parts.append("misclassified")
+        if self.label is not None:
+            parts.append(f"true label {self.label}")
+        order = "least confident first" if self.least_confident_first else "set order"
+        return f"filter: {' + '.join(parts) or 'all'} · order: {order}"
+
+
+class JumpDialog(ModalScreen[int | None]):
+    """Asks for an index in [0, count); dismisses with it, or None on escape."""
+
+    DEFAULT_CSS = """
+    JumpDialog { align: center middle; }
+    JumpDialog > #jump {
+        width: 50; max-width: 100%; height: auto;
+        border: round $accent; padding: 0 1; background: $surface;
+    }
+    JumpDialog #jump-index { margin: 1 0 0 0; }
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="jump"):
+            yield Label(f"Go to test image 0-{self.count - 1}:")
+            yield Input(type="integer", id="jump-index", compact=True)
+            yield Static("", id="jump-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            index = int(event.value)
+        except ValueError:
+            index = -1
+        if 0 <= index < self.count:
+            self.dismiss(index)
+        else:
+            self.query_one("#jump-error", Static).update(
+                f"index: {event.value!r} is not between 0 and {self.count - 1}"
+            )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class InspectorScreen(Screen):
+    CSS_PATH = "inspector.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
+
+    TITLE = "Inspector"
+    BINDINGS = [
+        Binding("right,j", "move(1)", "next", key_display="j/→",
+                tooltip="Next image in the list"),
+        Binding("left,k", "move(-1)", "prev", key_display="k/←",
+                tooltip="Previous image in the list"),
+        Binding("home", "move_to(0)", "first", show=False, tooltip="First image in the list"),
+        Binding("end", "move_to(-1)", "last", show=False, tooltip="Last image in the list"),
+        Binding("m", "toggle_misclassified", "wrong",
+                tooltip="Show only misclassified images, or all again"),
+        Binding("l", "cycle_label", "label",
+                tooltip="Cycle the true-label filter: none, 0 ... 9 (or press the digit; "
+                "the same digit again lifts it)"),
+        Binding("c", "toggle_order", "unsure",
+                tooltip="Order least confident first, or back to set order"),
+        Binding("a", "show_all", "all", tooltip="Lift the filters"),
+        Binding("g", "jump", "go to", tooltip="Go to a test image by its index"),
+        Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
+        # No description: `l` documents them, and ten rows would crowd help and the palette.
+        *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
+    ]
+
+    def __init__(self, source: InspectSource, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.predictions = Predictions.of(source)
+        self.filters = Filters()
+        self.chosen = self.filters.select(self.predictions, source.labels)
+        self.position = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Inspector · {self.source.title}", id="title")
+        yield Static("", id="counts")
+        # Not focusable: the arrow keys belong to navigation, the mouse wheel still scrolls.
+        with VerticalScroll(id="body", can_focus=False), Horizontal(id="main"):
+            yield DigitView(self.source.shape, id="digit")
+            with Vertical(id="side"):
+                yield Static("", id="verdict")
+                yield ProbabilityBars(id="probs")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.show_current()
+
+    @property
+    def current_index(self) -> int | None:
+        """The set index on display, or None when the filters match nothing."""
+        return int(self.chosen[self.position]) if len(self.chosen) else None
+
+    def show_current(self) -> None:
+        n = len(self.source.labels)
+        wrong = int(self.predictions.wrong.sum())
+        showing = f"{self.position + 1}/{len(self.chosen)}" if len(self.chosen) else "0/0"
+        self.query_one("#counts", Static).update(
+            f"misclassified: {wrong} of {n}, showing {showing}\n{self.filters.describe()}"
+        )
+        index = self.current_index
+        digit = self.query_one(DigitView)
+        bars = self.query_one(ProbabilityBars)
+        verdict = self.query_one("#verdict", Static)
+        if index is None:
+            digit.show(None)
+            bars.show(None)
+            verdict.update("No test image matches these filters (a: show all).")
+            return
+        true_label = int(self.source.labels[index])
+        predicted = int(self.predictions.predicted[index])
+        outcome = "✓ right" if predicted == true_label else "✗ WRONG"
+        digit.show(self.source.images[index])
+        bars.show(self.predictions.probs[index], true_label)
+        verdict.update(
+            f"test image {index}\ntrue {true_label} · predicted {predicted} "
+            f"({self.predictions.confidence[index]:.1%}) · {outcome}"
+        )
+        verdict.set_class(predicted != true_label, "-wrong")
+
+    def apply_filters(self, filters: Filters, keep: int | None) -> None:
+        """Switch filters, showing image `keep` if it is in the new list, else the first."""
+        self.filters = filters
+        self.chosen = filters.select(self.predictions, self.source.labels)
+        found = np.flatnonzero(self.chosen == keep) if keep is not None else []
+        self.position = int(found[0]) if len(found) else 0
+        self.show_current()
+
+    def action_move(self, step: int) -> None:
+        if len(self.chosen):
+            self.position = (self.position + step) % len(self.chosen)
+            self.show_current()
+
+    def action_move_to(self, position: int) -> None:
+        if len(self.chosen):
+            self.position = position % len(self.chosen)
+            self.show_current()
+
+    def action_toggle_misclassified(self) -> None:
+        wrong_only = not self.filters.misclassified_only
+        self.apply_filters(replace(self.filters, misclassified_only=wrong_only), self.current_index)
+
+    def action_only_label(self, label: int) -> None:
+        """Filter on one true label; the same digit again lifts the filter."""
+        same = self.filters.label == label
+        self.apply_filters(replace(self.filters, label=None if same else label), self.current_index)
+
+    def action_cycle_label(self) -> None:
+        label = self.filters.label
+        following = 0 if label is None else (label + 1 if label < 9 else None)
+        self.apply_filters(replace(self.filters, label=following), self.current_index)
+
+    def action_toggle_order(self) -> None:
+        first = not self.filters.least_confident_first
+        # A new ordering starts from its beginning: that is where the interesting images are.
+        self.apply_filters(replace(self.filters, least_confident_first=first), keep=None)
+
+    def action_show_all(self) -> None:
+        order = self.filters.least_confident_first
+        self.apply_filters(Filters(least_confident_first=order), self.current_index)
+
+    def action_jump(self) -> None:
+        self.app.push_screen(JumpDialog(len(self.source.labels)), self.jump_to)
+
+    def jump_to(self, index: int | None) -> None:
+        if index is None:
+            return
+        filters = self.filters
+        if index not in self.chosen:
+            self.notify(f"test image {index} is not in this filter: showing all images")
+            filters = Filters()
+        self.apply_filters(filters, keep=index)
+
+    def action_back(self) -> None:
+        # Opened as the only screen (`tui-mnist inspect`), there is nothing to go back to.
+        if len(self.app.screen_stack) > 1:
+            self.dismiss()
+        else:
+            self.app.exit()

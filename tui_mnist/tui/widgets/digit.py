@@ -1,0 +1,89 @@
+"""A greyscale image drawn as text: two pixel rows per terminal row.
+
+With colour, each cell is an upper-half block whose foreground is the top pixel's grey and whose
+background is the bottom pixel's grey. Without colour (NO_COLOR, or a terminal Rich cannot colour)
+a character ramp from light to dark ink stands for the mean of the two pixels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from rich.color import Color
+from rich.style import Style
+from rich.text import Text
+from textual.widget import Widget
+
+UPPER_HALF = "▀"
+RAMP = " .:-=+*#%@"
+
+
+@lru_cache(maxsize=4096)
+def _cell_style(top: int, bottom: int) -> Style:
+    return Style(
+        color=Color.from_rgb(top, top, top), bgcolor=Color.from_rgb(bottom, bottom, bottom)
+    )
+
+
+def _pixel_pairs(image: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(top rows, bottom rows) of the image; an odd last row pairs with a blank one."""
+    rows, cols = shape
+    pixels = np.asarray(image, dtype=np.uint8).reshape(rows, cols)
+    if rows % 2:
+        pixels = np.vstack([pixels, np.zeros((1, cols), np.uint8)])
+    return pixels[0::2], pixels[1::2]
+
+
+def digit_text(image: np.ndarray, shape: tuple[int, int], color: bool) -> Text:
+    """The image as ceil(rows/2) lines of `cols` cells."""
+    tops, bottoms = _pixel_pairs(image, shape)
+    text = Text(no_wrap=True, overflow="crop")
+    for line, (top_row, bottom_row) in enumerate(zip(tops.tolist(), bottoms.tolist())):
+        if line:
+            text.append("\n")
+        if color:
+            for top, bottom in zip(top_row, bottom_row):
+                text.append(UPPER_HALF, _cell_style(top, bottom))
+        else:
+            mean = (np.array(top_row) + np.array(bottom_row)) / 2
+            levels = (mean * len(RAMP) / 256).astype(int)
+            text.append("".join(RAMP[level] for level in levels))
+    return text
+
+
+def app_has_color(widget: Widget) -> bool:
+    """False under NO_COLOR (Textual sets App.no_color) or when Rich found no colour support."""
+    app = widget.app
+    return not app.no_color and app.console.color_system is not None
+
+
+class DigitView(Widget):
+    """Shows one image, or nothing until `show` is called."""
+
+    DEFAULT_CSS = """
+    DigitView {
+        width: auto;
+        height: auto;
+    }
+    """
+
+    def __init__(self, shape: tuple[int, int], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.shape = shape
+        self.image: np.ndarray | None = None
+
+    def show(self, image: np.ndarray | None) -> None:
+        self.image = image
+        self.refresh()
+
+    def get_content_width(self, container, viewport) -> int:
+        return self.shape[1]
+
+    def get_content_height(self, container, viewport, width) -> int:
+        return (self.shape[0] + 1) // 2
+
+    def render(self) -> Text:
+        if self.image is None:
+            return Text("")
+        return digit_text(self.image, self.shape, app_has_color(self))
