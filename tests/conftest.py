@@ -9,6 +9,18 @@ import pytest
 from tui_mnist.engine.data import Dataset, RawData, load_raw, shipped_data_dir, split
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_dirs(tmp_path_factory):
+    """Runs and caches of this test session (and of the processes it starts) go to temporary
+    folders, never into the user's own."""
+    root = tmp_path_factory.mktemp("user-dirs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUI_MNIST_RUNS", str(root / "runs"))
+        patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
+        patch.setenv("XDG_DATA_HOME", str(root / "data"))
+        yield root
+
+
 @pytest.fixture(scope="session")
 def mnist_cache_dir(tmp_path_factory):
     """A .npy cache of the test session's own, so tests never touch the user's cache."""

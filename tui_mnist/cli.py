@@ -1,11 +1,16 @@
-"""Command line: `tui-mnist` opens the app; `train`, `eval` and `inspect` are the headless
-and direct entry points. numpy is imported only after the BLAS thread count is fixed."""
+"""Command line: `tui-mnist` opens the app; `train`, `eval`, `inspect`, `runs`, `export` and
+`attach` are the headless and direct entry points. numpy is imported only after the BLAS thread
+count is fixed. Every `train` is a run folder (see tui_mnist.runs): stdout carries the epoch
+lines, the final line and "model saved"; the run id and notices go to stderr."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import threading
 from dataclasses import fields
 from pathlib import Path
 
@@ -90,6 +95,30 @@ def _add_train_parser(commands) -> None:
     add("--threads", type=_non_negative_int, help="BLAS threads; 0 = automatic: 1 for batches <= 32, else all cores")
     add("--save", type=Path, metavar="PATH", help="write the trained model (.npz) here")
     add("--metrics", type=Path, metavar="PATH", help="write per-epoch metrics as JSON Lines here")
+    _add_runs_dir(train)
+    add("--resume", metavar="RUN[@EPOCH]", help="continue a run from its newest (or the given) checkpoint; with changed settings or an earlier epoch, as a new run")
+    add("--keep-checkpoints", type=_non_negative_int, metavar="K", help="checkpoints to keep, newest first; 0 keeps all (default 5)")
+    add("--run-id", help=argparse.SUPPRESS)  # internal: train an existing run folder (detached trainers)
+
+
+def _add_runs_dir(parser) -> None:
+    parser.add_argument("--runs-dir", help="where runs are kept (default: $TUI_MNIST_RUNS, then the user data directory)")
+
+
+def _add_runs_parsers(commands) -> None:
+    runs = commands.add_parser("runs", help="list the runs: id, architecture, accuracy, state")
+    _add_runs_dir(runs)
+    runs.add_argument("--json", action="store_true", help="print a JSON list")
+    export = commands.add_parser("export", help="a run's metrics as CSV, or a checkpoint as a model file")
+    export.add_argument("run", metavar="RUN", help='run id, unique prefix, or "last"')
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument("--csv", nargs="?", const="-", metavar="PATH", help="per-epoch metrics as CSV (to stdout without PATH)")
+    what.add_argument("--model", type=Path, metavar="PATH", help="write a model file (.npz) for `tui-mnist eval` / `inspect`")
+    export.add_argument("--epoch", type=_positive_int, help="the checkpoint to export (default: the newest)")
+    _add_runs_dir(export)
+    attach = commands.add_parser("attach", help="reconnect the app to a running run")
+    attach.add_argument("run", metavar="RUN", nargs="?", help="run id, unique prefix, or \"last\" (default: the newest live run)")
+    _add_runs_dir(attach)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,35 +138,43 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="open the app's inspector on a saved model")
     inspect.add_argument("model", type=Path)
     inspect.add_argument("--data-dir", help="directory of the four IDX files")
+    _add_runs_parsers(commands)
     return parser
 
 
-def config_from_args(args: argparse.Namespace):
-    """The preset (or the defaults) with every flag the user typed applied on top."""
+def typed_settings(args: argparse.Namespace) -> dict:
     from tui_mnist.engine.config import TrainConfig
-    from tui_mnist.engine.presets import PRESETS
 
-    base = PRESETS[args.preset][1] if args.preset else TrainConfig()
-    typed = {
+    return {
         f.name: getattr(args, f.name)
         for f in fields(TrainConfig)
         if getattr(args, f.name, None) is not None
     }
-    return base.with_changes(**typed)
+
+
+def config_from_args(args: argparse.Namespace, base=None):
+    """The preset (else `base`, else the defaults) with every flag the user typed on top."""
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.engine.presets import PRESETS
+
+    if args.preset:
+        base = PRESETS[args.preset][1]
+    return (base or TrainConfig()).with_changes(**typed_settings(args))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":
-        config = config_from_args(args)
-        problems = config.problems()
-        if problems:
-            parser.error(problems[0])
-        set_blas_threads(config.threads or auto_threads(config.batch_size))
-        return _run_guarded(lambda: _train(config, args.save, args.metrics))
+        return _train_command(parser, args)
     if args.command == "eval":
         return _run_guarded(lambda: _evaluate(args.model, args.data_dir, args.json))
+    if args.command == "runs":
+        return _run_guarded(lambda: _list_runs(args.runs_dir, args.json))
+    if args.command == "export":
+        return _run_guarded(lambda: _export(args))
+    if args.command == "attach":
+        return _run_guarded(lambda: _attach(args.run, args.runs_dir))
     from tui_mnist.tui.app import run_app
 
     if args.command == "inspect":
@@ -158,52 +195,182 @@ def _run_guarded(command) -> int:
     return EXIT_ERROR
 
 
-def _train(config, save: Path | None, metrics: Path | None) -> int:
-    from tui_mnist.engine.data import load_dataset
-    from tui_mnist.engine.model_io import save_model
-    from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
-    from tui_mnist.engine.training import Trainer
-    from tui_mnist.report import ProgressBar, epoch_line, final_line
+def _train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Decide what to train from JSON alone, fix the BLAS threads, then train."""
+    from tui_mnist.engine.errors import ConfigError, EngineError
+    from tui_mnist.runs.resume import plan_resume
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
 
-    data = load_dataset(config.data_dir, val=config.val, standardize=config.standardize)
-    trainer = Trainer(config, data)
-    bar = ProgressBar(sys.stdout) if sys.stdout.isatty() else None
-    metrics_file = metrics.open("w", encoding="utf-8") if metrics else None
-    interrupted = False
+    if args.run_id and (args.resume or args.preset or typed_settings(args)):
+        parser.error("--run-id trains a run folder as it is: it takes no settings")
     try:
-        records = trainer.run()
-        while True:
-            try:
-                record = next(records)
-            except KeyboardInterrupt:
-                # ctrl+c ends the run cleanly: evaluate and save what was learned so far.
-                interrupted = True
-                trainer.request_stop()
-                record = trainer.finish()
-            except StopIteration:
-                break
-            if isinstance(record, BatchProgress):
-                if bar:
-                    bar.update(record)
-                continue
+        runs_dir = resolve_runs_dir(args.runs_dir)
+        if args.run_id:
+            target = find_run(runs_dir, args.run_id)
+            config = target.train_config()
+        elif args.resume:
+            target = plan_resume(runs_dir, args.resume, lambda saved: config_from_args(args, saved))
+            config = target.config
+        else:
+            target = config = config_from_args(args).validated()
+    except ConfigError as error:
+        parser.error(str(error))
+    except EngineError as error:
+        print(f"tui-mnist: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    set_blas_threads(config.threads or auto_threads(config.batch_size))
+    return _run_guarded(lambda: _train(target, runs_dir, args))
+
+
+def _say(text: str, stream=None) -> None:
+    """Print; if the terminal has gone (SSH dropped, pipe closed), carry on without output."""
+    try:
+        print(text, file=stream or sys.stdout, flush=True)
+    except OSError:
+        _drop_output()
+
+
+def _warn(message: str) -> None:
+    _say(f"tui-mnist: {message}", sys.stderr)
+
+
+def _drop_output(*_signal) -> None:
+    """Point stdout and stderr at /dev/null: training goes on when the terminal disappears."""
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    os.close(sink)
+
+
+class _Interrupts:
+    """The first ctrl+c (or SIGTERM) stops the run cleanly after the current batch; a second
+    one, or one before training has begun, interrupts at once."""
+
+    def __init__(self):
+        self.host = None
+        self.signal: int | None = None
+
+    def __call__(self, signum, _frame) -> None:
+        if self.host is None or self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signum
+        # Not here: a signal handler may run while the training thread holds the controls' lock.
+        threading.Thread(target=self.host.stop, daemon=True).start()
+
+    def install(self) -> dict:
+        handlers = {signal.SIGINT: self, signal.SIGTERM: self, signal.SIGHUP: _drop_output}
+        return {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+
+
+def _train(target, runs_dir: Path, args: argparse.Namespace) -> int:
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.engine.model_io import save_model
+    from tui_mnist.engine.progress import EpochProgress, RunFinished
+    from tui_mnist.report import ProgressBar, epoch_line, final_line
+    from tui_mnist.runs.execute import execute_run
+    from tui_mnist.runs.resume import ResumePlan, materialize
+    from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, RunFolder
+    from tui_mnist.events import Batches
+
+    if isinstance(target, ResumePlan):
+        folder = materialize(target, _warn, args.keep_checkpoints)
+    elif isinstance(target, TrainConfig):
+        keep = DEFAULT_KEEP_CHECKPOINTS if args.keep_checkpoints is None else args.keep_checkpoints
+        folder = RunFolder.create(runs_dir, target, keep_checkpoints=keep)
+    else:
+        folder = target
+    bar = ProgressBar(sys.stdout) if sys.stdout.isatty() else None
+    metrics_file = args.metrics.open("w", encoding="utf-8") if args.metrics else None
+    interrupts = _Interrupts()
+
+    def started(host) -> None:
+        interrupts.host = host
+        _warn(f"run {folder.id} (in {folder.path})")
+
+    def observe(event) -> None:
+        if type(event) is Batches:
             if bar:
-                bar.clear()
-            if isinstance(record, EpochProgress):
-                print(epoch_line(record), flush=True)
-            if metrics_file:
-                metrics_file.write(json.dumps(record.to_json()) + "\n")
-                metrics_file.flush()
-            if isinstance(record, RunFinished):
-                print(final_line(record), flush=True)
-                results = record.to_json()
-                break
+                bar.update(event.records[-1])
+            return
+        if not isinstance(event, (EpochProgress, RunFinished)):
+            return
+        if bar:
+            bar.clear()
+        _say(epoch_line(event) if isinstance(event, EpochProgress) else final_line(event))
+        if metrics_file:
+            metrics_file.write(json.dumps(event.to_json()) + "\n")
+            metrics_file.flush()
+
+    previous = interrupts.install()
+    try:
+        finished = execute_run(folder, observe, _warn, args.keep_checkpoints, on_host=started)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if metrics_file:
             metrics_file.close()
-    if save:
-        save_model(save, trainer.network, data.normalizer, config.to_dict(), results)
-        print(f"model saved to {save}")
-    return EXIT_INTERRUPTED if interrupted else 0
+    if args.save:
+        trainer = interrupts.host.trainer
+        save_model(args.save, trainer.network, trainer.data.normalizer, trainer.config.to_dict(), finished.to_json())
+        _say(f"model saved to {args.save}")
+    return 128 + interrupts.signal if interrupts.signal else 0
+
+
+def _list_runs(runs_dir: str | None, as_json: bool) -> int:
+    from tui_mnist.report import runs_table
+    from tui_mnist.runs.ledger import list_runs
+    from tui_mnist.runs.store import resolve_runs_dir
+
+    directory = resolve_runs_dir(runs_dir)
+    summaries = list_runs(directory)
+    if as_json:
+        print(json.dumps([s.to_json() for s in summaries], indent=1))
+    elif summaries:
+        print(runs_table(summaries))
+    else:
+        print(f"no runs yet in {directory}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from tui_mnist.runs.export import export_model, write_metrics_csv
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
+
+    folder = find_run(resolve_runs_dir(args.runs_dir), args.run)
+    if args.csv == "-":
+        write_metrics_csv(folder, sys.stdout)
+    elif args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as stream:
+            rows = write_metrics_csv(folder, stream)
+        print(f"{rows} epochs written to {args.csv}", file=sys.stderr)
+    else:
+        set_blas_threads(1)  # loading one checkpoint needs no parallel BLAS
+        epoch = export_model(folder, args.model, args.epoch, _warn)
+        print(f"model of run {folder.id} epoch {epoch} saved to {args.model}")
+    return 0
+
+
+def _attach(reference: str | None, runs_dir: str | None) -> int:
+    from tui_mnist.runs import RunError
+    from tui_mnist.runs.ledger import LIVE_STATES, derived_state, list_runs
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
+
+    directory = resolve_runs_dir(runs_dir)
+    if reference is None:
+        live = [s for s in list_runs(directory) if s.state in LIVE_STATES]
+        if not live:
+            raise RunError("no run is training right now (see `tui-mnist runs`)")
+        folder = find_run(directory, live[-1].id)
+    else:
+        folder = find_run(directory, reference)
+        state = derived_state(folder)
+        if state not in LIVE_STATES:
+            raise RunError(f"run {folder.id} is {state}: only a running or paused run can be attached")
+    from tui_mnist.tui.app import run_app
+
+    return run_app(attach=folder.path)
 
 
 def _evaluate(model_path: Path, data_dir: str | None, as_json: bool) -> int:

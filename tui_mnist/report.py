@@ -66,3 +66,31 @@ class ProgressBar:
         if self.drawn:
             self.stream.write("\r\x1b[K")
             self.drawn = False
+
+
+RUNS_HEADER = ("RUN", "ARCHITECTURE", "EPOCHS", "BEST VAL", "TEST", "STATE", "STARTED")
+
+
+def started_text(created: str) -> str:
+    """"2025-06-12T15:30:12+02:00" -> "2025-06-12 15:30" (the run's own clock and zone)."""
+    return created[:16].replace("T", " ")
+
+
+def runs_table(summaries) -> str:
+    """`tui-mnist runs`: one aligned row per run (ledger.RunSummary), oldest first."""
+    rows = [RUNS_HEADER] + [
+        (
+            s.id,
+            s.architecture,
+            f"{s.epoch}/{s.epochs}",
+            percent(s.best_val_acc),
+            percent(s.test_acc),
+            s.state,
+            started_text(s.created),
+        )
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RUNS_HEADER))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )

@@ -116,17 +116,20 @@ class TrainConfig:
             values["hidden"] = tuple(values["hidden"])
         return cls(**values)
 
-    def command_line(self) -> str:
-        """The `tui-mnist train ...` command that reproduces this run (defaults left out)."""
-        defaults = TrainConfig()
+    def command_line(self, base: TrainConfig | None = None) -> str:
+        """The `tui-mnist train ...` command that reproduces this run: a flag for every setting
+        that differs from `base` (default: the defaults). A switch turned off relative to `base`
+        has no flag to say so and is left out."""
+        base = base or TrainConfig()
         words = ["tui-mnist", "train"]
         for f in fields(self):
             value = getattr(self, f.name)
-            if value == getattr(defaults, f.name):
+            if value == getattr(base, f.name):
                 continue
             flag = "--" + f.name.replace("_", "-")
             if isinstance(value, bool):
-                words.append(flag)
+                if value:
+                    words.append(flag)
             elif f.name == "hidden":
                 words += [flag, ",".join(map(str, value))]
             else:

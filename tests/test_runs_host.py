@@ -1,0 +1,193 @@
+"""A run hosted in this process (execute_run in a thread), driven through its control socket
+exactly as an attached app or another terminal would."""
+
+from __future__ import annotations
+
+import stat
+import threading
+import time
+
+import pytest
+from runs_support import (  # noqa: F401 (fixtures)
+    one_blas_thread,
+    runs_env,
+    small_config,
+    small_data,
+    wait_for,
+)
+
+from tui_mnist.engine.model_io import load_model
+from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.runs import RunError
+from tui_mnist.runs.client import RunClient
+from tui_mnist.runs.execute import execute_run
+from tui_mnist.runs.store import RunFolder, resolve_runs_dir
+from tui_mnist.events import Batches, LearningRateScaled, RunFailed, RunStarted, StateChanged
+
+QUIET = 0.3  # seconds a paused run is watched for (absence of) progress
+
+
+class HostedRun:
+    """execute_run in a background thread, like a detached trainer but inspectable."""
+
+    def __init__(self, config, runs_dir=None):
+        self.folder = RunFolder.create(resolve_runs_dir(runs_dir), config)
+        self.outcome: list = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.client = RunClient(self.folder.path)
+        wait_for(
+            lambda: self.folder.socket_file.exists() or not self.thread.is_alive(),
+            what="the control socket",
+        )
+
+    def _run(self):
+        try:
+            self.outcome.append(execute_run(self.folder))
+        except Exception as error:  # recorded for the test to look at
+            self.outcome.append(error)
+
+    def finish(self):
+        self.thread.join(30)
+        assert not self.thread.is_alive()
+        return self.outcome[0]
+
+
+def next_of(events, kind, predicate=lambda event: True):
+    for event in events:
+        if isinstance(event, kind) and predicate(event):
+            return event
+    raise AssertionError(f"the stream ended before a {kind.__name__}")
+
+
+@pytest.fixture
+def long_run(runs_env):
+    """Long enough that the test, not the data, decides when it ends."""
+    run = HostedRun(small_config(epochs=500, batch_size=10))
+    yield run
+    if run.thread.is_alive():
+        run.client.stop()
+        run.finish()
+
+
+def test_pause_step_resume_scale_and_stop(long_run):
+    client = long_run.client
+    with client.events() as events:
+        started = next(iter(events))
+        assert isinstance(started, RunStarted)
+        assert (started.architecture, started.batches_per_epoch) == ("784-16-10", 200)
+        client.pause()
+        next_of(events, StateChanged, lambda e: e.state == "paused")
+        paused_at = client.status()["step"]
+        time.sleep(QUIET)
+        assert client.status()["step"] == paused_at
+        assert RunFolder(long_run.folder.path).read_status()["state"] == "paused"
+
+        client.step("batch")
+        stepped = next_of(events, Batches)
+        assert [r.step for r in stepped.records] == [paused_at + 1]
+        time.sleep(QUIET)
+        assert client.status()["step"] == paused_at + 1
+
+        client.step("epoch")
+        epoch = next_of(events, EpochProgress)
+        wait_for(lambda: client.status()["step"] == epoch.epoch * 200, what="the epoch's end")
+        time.sleep(QUIET)
+        assert client.status()["step"] == epoch.epoch * 200
+
+        lr = client.scale_lr(0.5)
+        assert lr == pytest.approx(0.05)
+        assert next_of(events, LearningRateScaled).scale == 0.5
+        with pytest.raises(RunError, match="factor must be a positive number"):
+            client.scale_lr(-1)
+
+        client.resume()
+        next_of(events, StateChanged, lambda e: e.state == "running")
+        wait_for(lambda: client.status()["step"] > epoch.epoch * 200 + 5, what="progress")
+        with pytest.raises(RunError, match="only while the run is paused"):
+            client.step()
+
+        client.stop()
+        finished = next_of(events, RunFinished)
+        assert finished.stopped and 0 < finished.test_acc <= 1
+        assert list(events) == []  # the stream ends with the run
+    assert long_run.finish() == finished
+    status = long_run.folder.read_status()
+    assert status["state"] == "stopped" and status["test_acc"] == finished.test_acc
+    assert not long_run.folder.socket_file.exists()
+    with pytest.raises(RunError, match="is not live \\(stopped\\)"):
+        client.status()
+
+
+def test_the_run_is_private_to_its_user(long_run, runs_env):
+    mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
+    assert mode(resolve_runs_dir()) == 0o700
+    assert mode(long_run.folder.path) == 0o700
+    assert mode(long_run.folder.checkpoints_dir) == 0o700
+    assert stat.S_ISSOCK(long_run.folder.socket_file.stat().st_mode)
+    assert mode(long_run.folder.socket_file) == 0o600
+    for name in ("config.json", "status.json", "metrics.jsonl"):
+        assert mode(long_run.folder.path / name) & 0o077 == 0
+
+
+def test_a_late_subscriber_gets_the_whole_history(long_run):
+    client = long_run.client
+    wait_for(lambda: client.status()["epoch"] >= 2, what="two epochs")
+    client.pause()
+    wait_for(lambda: client.status()["state"] == "paused", what="the pause")
+    with client.events() as events:
+        replay = []
+        for event in events:
+            replay.append(event)
+            if isinstance(event, StateChanged):
+                break
+    assert isinstance(replay[0], RunStarted)
+    assert replay[-1] == StateChanged("paused")
+    epochs = [e for e in replay if isinstance(e, EpochProgress)]
+    assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1)) and len(epochs) >= 2
+    assert [e.to_json() for e in epochs] == long_run.folder.epoch_metrics()
+    completed = 0  # batch samples come in order, each epoch's before its epoch record
+    steps = []
+    for event in replay[1:-1]:
+        if isinstance(event, EpochProgress):
+            completed = event.epoch
+        else:
+            assert {r.epoch for r in event.records} == {completed + 1}
+            steps += [r.step for r in event.records]
+    assert steps == sorted(steps) and len(steps) >= len(epochs)
+
+
+def test_live_weights_can_be_saved_as_a_model_file(long_run, tmp_path):
+    wait_for(lambda: long_run.client.status()["epoch"] >= 1, what="an epoch")
+    saved = long_run.client.save_model(tmp_path / "live.npz")
+    model = load_model(saved)
+    assert model.network.sizes == (784, 16, 10)
+    assert model.meta["results"]["epochs_completed"] >= 1
+
+
+def test_a_failing_run_reports_its_error_and_leaves_no_socket(runs_env):
+    run = HostedRun(small_config(lr=1000.0, epochs=3, batch_size=10))
+    events = []
+    try:
+        with run.client.events() as stream:
+            events = list(stream)
+    except RunError:
+        pass  # the trainer may fail before the subscription is answered
+    error = run.finish()
+    assert "diverged" in str(error)
+    if events:
+        assert isinstance(events[-1], RunFailed) and "diverged" in events[-1].message
+    status = run.folder.read_status()
+    assert status["state"] == "failed" and "diverged" in status["error"]
+    assert not run.folder.socket_file.exists()
+
+
+def test_a_socket_path_too_long_for_sun_path_still_works(runs_env, tmp_path):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    run = HostedRun(small_config(epochs=500, batch_size=10), runs_dir=deep)
+    assert len(str(run.folder.socket_file)) > 108
+    assert run.client.status()["id"] == run.folder.id
+    with run.client.events() as events:
+        run.client.stop()
+        finished = next_of(events, RunFinished)
+    assert finished.stopped and run.finish() == finished

@@ -1,0 +1,232 @@
+"""RunHost: one run's Trainer, driven for its run folder.
+
+It pulls records through the app session's `Driver` (tui_mnist.driver: pause, step and stop
+between batches; a paused trainer sleeps on an event), and for every epoch writes a checkpoint,
+appends the metrics record (fsynced) and updates status.json. A `ControlServer` on the folder's control.sock lets
+clients of the same user send commands and follow the run (see runs.protocol).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import TimeoutError as FutureTimeout
+from pathlib import Path
+from typing import Callable
+
+from tui_mnist.driver import Controls, Driver, copy_network
+from tui_mnist.engine.checkpoint import save_checkpoint
+from tui_mnist.engine.errors import EngineError, ModelFileError
+from tui_mnist.engine.model_io import save_model
+from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.engine.training import Trainer
+from tui_mnist.events import Batches, Event, LearningRateScaled, RunFailed, RunStarted, StateChanged
+from tui_mnist.runs import RunError
+from tui_mnist.runs.history import RunHistory, batch_sample
+from tui_mnist.runs.protocol import encode_event
+from tui_mnist.runs.server import ControlServer
+from tui_mnist.runs.store import RunFolder
+
+REPLY_TIMEOUT = 30.0  # seconds a command waits for the trainer to reach a batch boundary
+STEP_UNITS = ("batch", "epoch")
+
+
+class RunHost:
+    def __init__(
+        self,
+        folder: RunFolder,
+        trainer: Trainer,
+        history: RunHistory,
+        keep_checkpoints: int,
+        status: dict,
+        observe: Callable[[Event], None] | None = None,
+    ):
+        """`status` holds the fields every status.json write carries (pid, host, start time);
+        `observe` sees every event in the training thread (the CLI prints from it)."""
+        self.folder = folder
+        self.trainer = trainer
+        self.history = history
+        self.keep_checkpoints = keep_checkpoints
+        self.status_fields = status
+        self.observe = observe or (lambda event: None)
+        self.controls = Controls()
+        self.state = "running"
+        self.final: RunFinished | RunFailed | None = None
+        self.started = RunStarted(
+            architecture="-".join(map(str, trainer.network.sizes)),
+            parameters=trainer.network.n_parameters,
+            epochs=trainer.config.epochs,
+            batches_per_epoch=trainer.batches_per_epoch,
+            train_samples=len(trainer.data.x_train),
+        )
+        self.server = ControlServer(folder.socket_file, self.handle, self.snapshot)
+
+    # --- the training thread --------------------------------------------------------------
+
+    def run(self) -> RunFinished:
+        """Train to the end (or a stop); a failure is recorded, published and re-raised."""
+        try:
+            self.server.start()
+            self._write_status()
+            Driver(self.trainer, self.controls, self._emit).run()
+        except BaseException as error:
+            self._record_failure(error)
+            raise
+        finally:
+            self.controls.close(self.trainer)
+            self.server.close()
+        return self.final
+
+    def _emit(self, event: Event) -> None:
+        if type(event) is Batches:
+            sample = batch_sample(event.records)
+            self.server.publish(
+                encode_event(Batches((sample,))), lambda: self.history.add_batch(sample)
+            )
+        elif type(event) is EpochProgress:
+            self.server.publish(encode_event(event), lambda: self.history.add_epoch(event))
+            self._save_epoch(event)
+        else:
+            if type(event) is StateChanged:
+                self.state = event.state
+            elif type(event) is RunFinished:
+                self.final = event
+                self.state = "stopped" if event.stopped else "done"
+                self.folder.append_metrics(event.to_json())
+            self.server.publish(encode_event(event))
+            self._write_status()
+        self.observe(event)
+
+    def _save_epoch(self, record: EpochProgress) -> None:
+        """Checkpoint first: metrics.jsonl is rebuilt from the checkpoint on resume, so a crash
+        between the two writes loses nothing."""
+        checkpoint = self.folder.checkpoint_file(record.epoch)
+        save_checkpoint(checkpoint, self.trainer, extra={"history": self.history.to_json()})
+        self.folder.prune_checkpoints(self.keep_checkpoints)
+        self.folder.append_metrics(record.to_json())
+        self._write_status()
+
+    def _record_failure(self, error: BaseException) -> None:
+        if isinstance(error, KeyboardInterrupt):
+            self.state = "stopped"
+        else:
+            self.state = "failed"
+            message = str(error) if isinstance(error, EngineError) else (
+                f"unexpected error: {type(error).__name__}: {error}"
+            )
+            self.final = RunFailed(message)
+            self.server.publish(encode_event(self.final))
+        self._write_status()
+
+    def _write_status(self) -> None:
+        trainer = self.trainer
+        finished = self.final if isinstance(self.final, RunFinished) else None
+        self.folder.write_status(
+            {
+                **self.status_fields,
+                "state": self.state,
+                "epoch": trainer.epoch,
+                "epochs": trainer.config.epochs,
+                "step": trainer.step,
+                "best_val_acc": self.history.best_val_acc,
+                "test_acc": finished.test_acc if finished else None,
+                "error": self.final.message if isinstance(self.final, RunFailed) else None,
+            }
+        )
+
+    # --- the control socket's threads ------------------------------------------------------
+
+    def snapshot(self) -> list[dict]:
+        """What a new subscriber sees first: the run's shape, its history, its state."""
+        trainer = self.trainer
+        events: list[Event] = [self.started, *self.history.replay()]
+        if self.final is not None:
+            events.append(self.final)
+        else:
+            events.append(StateChanged(self.state))
+            if trainer.lr_scale != 1.0:
+                events.append(LearningRateScaled(trainer.lr_scale, trainer.lr))
+        return [encode_event(event) for event in events]
+
+    def handle(self, request: dict) -> dict:
+        command = request.get("cmd")
+        if command == "status":
+            return {"ok": True, "status": self.live_status()}
+        if command == "scale_lr":
+            return {"ok": True, **self.scale_lr(request.get("factor"))}
+        if command == "save_model":
+            return {"ok": True, "path": str(self.save_model(request.get("path")))}
+        simple = {"pause": self.pause, "resume": self.resume, "stop": self.stop}
+        if command == "step":
+            self.step(request.get("unit", "batch"))
+        elif command in simple:
+            simple[command]()
+        else:
+            raise RunError(f"unknown command {command!r}")
+        return {"ok": True}
+
+    def live_status(self) -> dict:
+        trainer = self.trainer
+        return {
+            "id": self.folder.id,
+            "state": self.state,
+            "epoch": trainer.epoch,
+            "epochs": trainer.config.epochs,
+            "step": trainer.step,
+            "batches_per_epoch": trainer.batches_per_epoch,
+            "lr": trainer.lr,
+            "lr_scale": trainer.lr_scale,
+            "best_val_acc": self.history.best_val_acc,
+            "pid": self.status_fields.get("pid"),
+        }
+
+    def pause(self) -> None:
+        self.controls.pause()
+
+    def resume(self) -> None:
+        self.controls.resume()
+
+    def step(self, unit: str = "batch") -> None:
+        if unit not in STEP_UNITS:
+            raise RunError(f"step unit must be batch or epoch, not {unit!r}")
+        if not self.controls.paused:
+            raise RunError("step works only while the run is paused")
+        self.controls.step(unit)
+
+    def stop(self) -> None:
+        self.controls.stop(self.trainer)
+
+    def scale_lr(self, factor) -> dict:
+        """Multiply the learning rate by `factor` from the next batch on."""
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (
+            math.isfinite(factor) and factor > 0
+        ):
+            raise RunError(f"learning-rate factor must be a positive number, not {factor!r}")
+
+        def apply(trainer: Trainer) -> dict:
+            trainer.lr_scale *= factor
+            self.server.publish(encode_event(LearningRateScaled(trainer.lr_scale, trainer.lr)))
+            return {"lr_scale": trainer.lr_scale, "lr": trainer.lr}
+
+        return self._between_batches(apply)
+
+    def save_model(self, path) -> Path:
+        """Write the live weights as a model file (for the inspector of an attached app)."""
+        if not isinstance(path, str) or not Path(path).is_absolute():
+            raise RunError("save_model needs an absolute path")
+        trainer = self.trainer
+        network, epoch, step = self._between_batches(
+            lambda t: (copy_network(t.network), t.epoch, t.step)
+        )
+        results = {"epochs_completed": epoch, "steps": step}
+        try:
+            save_model(path, network, trainer.data.normalizer, trainer.config.to_dict(), results)
+        except OSError as error:
+            raise ModelFileError(f"{path}: cannot write ({error.strerror or error})") from None
+        return Path(path)
+
+    def _between_batches(self, request: Callable[[Trainer], object]):
+        """Run `request(trainer)` in the training thread at the next batch boundary."""
+        try:
+            return self.controls.submit(request, self.trainer).result(REPLY_TIMEOUT)
+        except FutureTimeout:
+            raise RunError(f"the trainer did not answer within {REPLY_TIMEOUT:.0f} s") from None

@@ -1,0 +1,123 @@
+"""The list of runs, with each run's state derived honestly: a status that says "running" is
+believed only while its trainer process exists (checked on this host) and its heartbeat is
+fresh; otherwise the run is "stale"."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tui_mnist.runs import RunError
+from tui_mnist.runs.store import RunFolder, run_folders
+
+LIVE_STATES = ("starting", "running", "paused")
+FINAL_STATES = ("done", "stopped", "failed")
+# The host touches status.json every second, in its own thread: 30 s of silence means the
+# trainer is gone (or frozen), even on a host whose processes we cannot see.
+STALE_AFTER = 30.0
+
+
+def this_host() -> str:
+    return socket.gethostname()
+
+
+def _proc_fields(pid: int) -> list[str] | None:
+    """Fields 3 onwards of /proc/<pid>/stat (Linux), or None where there is no such file."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()  # after "pid (command name) "
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot: tells a reused pid apart."""
+    fields = _proc_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def process_alive(pid: int, start_ticks: int | None = None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    fields = _proc_fields(pid)
+    if fields is None:
+        return True  # no /proc here: existence is all we can know
+    if fields[0] in ("Z", "X"):  # exited, not yet reaped by its parent
+        return False
+    return start_ticks is None or int(fields[19]) == start_ticks
+
+
+def derived_state(folder: RunFolder, status: dict | None = None) -> str:
+    status = folder.read_status() if status is None else status
+    state = status.get("state")
+    if state in FINAL_STATES:
+        return state
+    if state not in LIVE_STATES:
+        return "stale"
+    pid = status.get("pid")
+    if isinstance(pid, int) and status.get("hostname") == this_host():
+        if not process_alive(pid, status.get("proc_start")):
+            return "stale"
+    if folder.heartbeat_age() > STALE_AFTER:
+        return "stale"
+    return state
+
+
+def is_live(folder: RunFolder) -> bool:
+    return derived_state(folder) in LIVE_STATES
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    id: str
+    path: str
+    state: str
+    architecture: str
+    epoch: int
+    epochs: int
+    best_val_acc: float | None
+    test_acc: float | None
+    created: str
+    command: str
+    parent: dict | None
+    config: dict
+    error: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def summarize(folder: RunFolder) -> RunSummary | None:
+    """The run's one-line story, or None for a folder without a readable config."""
+    try:
+        document = folder.read_config()
+        config = folder.train_config()
+    except RunError:  # a damaged folder is left out of the list, not fatal
+        return None
+    status = folder.read_status()
+    return RunSummary(
+        id=folder.id,
+        path=str(folder.path),
+        state=derived_state(folder, status),
+        architecture=config.architecture,
+        epoch=int(status.get("epoch") or 0),
+        epochs=config.epochs,
+        best_val_acc=status.get("best_val_acc"),
+        test_acc=status.get("test_acc"),
+        created=document.get("created", ""),
+        command=document.get("command", ""),
+        parent=document.get("parent"),
+        config=document["config"],
+        error=status.get("error"),
+    )
+
+
+def list_runs(runs_dir: Path) -> list[RunSummary]:
+    """Every readable run, oldest first."""
+    return [s for s in map(summarize, run_folders(runs_dir)) if s is not None]

@@ -1,0 +1,256 @@
+"""Where runs live and what one run folder holds.
+
+    <runs dir>/<run id>/          mode 0700: only its owner can read or control the run
+        config.json               settings, the `tui-mnist train ...` command, parent, created
+        status.json               state, pid, host, progress; its mtime is the heartbeat
+        metrics.jsonl             one JSON record per epoch (+ a final record per session)
+        checkpoints/epoch-NNNN.npz
+        control.sock              while a trainer hosts the run (see runs.host)
+        trainer.log               output of a detached trainer
+
+Reading never imports numpy: the CLI reads a run's settings before it fixes the BLAS threads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import ConfigError
+from tui_mnist.runs import RunError
+
+RUNS_ENV = "TUI_MNIST_RUNS"
+RUN_FORMAT = "tui-mnist-run"
+RUN_VERSION = 1
+DEFAULT_KEEP_CHECKPOINTS = 5
+PRIVATE = 0o700
+RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
+CHECKPOINT_FILE = re.compile(r"epoch-(\d{4,})\.npz")
+
+
+def resolve_runs_dir(override: str | os.PathLike | None = None) -> Path:
+    """--runs-dir, then $TUI_MNIST_RUNS, then the user data directory; created private."""
+    if override:
+        chosen = Path(override)
+    elif os.environ.get(RUNS_ENV):
+        chosen = Path(os.environ[RUNS_ENV])
+    else:
+        from platformdirs import user_data_dir
+
+        chosen = Path(user_data_dir("tui-mnist")) / "runs"
+    chosen = chosen.expanduser()
+    try:
+        chosen.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"runs directory {chosen}: cannot create ({error.strerror})") from None
+    return chosen
+
+
+def new_run_id(when: float | None = None) -> str:
+    """Sortable by start time; the suffix keeps runs started in the same second apart."""
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(when)) + "-" + secrets.token_hex(2)
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def write_json(path: Path, document: dict) -> None:
+    # Imported here: engine.files loads numpy, which must wait for the BLAS thread count.
+    from tui_mnist.engine.files import write_atomically
+
+    text = json.dumps(document, indent=1) + "\n"
+    write_atomically(path, lambda stream: stream.write(text.encode()))
+
+
+def read_json(path: Path) -> dict | None:
+    """The document, or None when the file is missing or unreadable."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+class RunFolder:
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RunFolder({str(self.path)!r})"
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.path.parent
+
+    config_file = property(lambda self: self.path / "config.json")
+    status_file = property(lambda self: self.path / "status.json")
+    metrics_file = property(lambda self: self.path / "metrics.jsonl")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    socket_file = property(lambda self: self.path / "control.sock")
+    log_file = property(lambda self: self.path / "trainer.log")
+    lock_file = property(lambda self: self.path / "trainer.lock")
+
+    @classmethod
+    def create(
+        cls,
+        runs_dir: Path,
+        config: TrainConfig,
+        parent: dict | None = None,
+        command: str | None = None,
+        keep_checkpoints: int = DEFAULT_KEEP_CHECKPOINTS,
+    ) -> RunFolder:
+        """A new, private folder with its config and a "starting" status. `parent` is
+        {"run": id, "epoch": k} for a run continued from another run's checkpoint."""
+        while True:
+            path = Path(runs_dir) / new_run_id()
+            try:
+                path.mkdir(mode=PRIVATE)
+                break
+            except FileExistsError:
+                continue
+        path.chmod(PRIVATE)  # mkdir's mode is filtered through the umask
+        folder = cls(path)
+        folder.checkpoints_dir.mkdir(mode=PRIVATE)
+        write_json(
+            folder.config_file,
+            {
+                "format": RUN_FORMAT,
+                "version": RUN_VERSION,
+                "id": folder.id,
+                "created": now_iso(),
+                "config": config.to_dict(),
+                "command": command or config.command_line(),
+                "parent": parent,
+                "keep_checkpoints": keep_checkpoints,
+            },
+        )
+        folder.write_status({"state": "starting", "pid": None})
+        return folder
+
+    # --- config ---------------------------------------------------------------------------
+
+    def read_config(self) -> dict:
+        document = read_json(self.config_file)
+        if document is None or document.get("format") != RUN_FORMAT:
+            raise RunError(f"{self.path}: not a tui-mnist run folder (no readable config.json)")
+        return document
+
+    def train_config(self) -> TrainConfig:
+        try:
+            return TrainConfig.from_dict(self.read_config()["config"]).validated()
+        except (ConfigError, KeyError, TypeError) as error:
+            raise RunError(f"{self.config_file}: invalid settings ({error})") from None
+
+    # --- status ---------------------------------------------------------------------------
+
+    def read_status(self) -> dict:
+        return read_json(self.status_file) or {}
+
+    def write_status(self, status: dict) -> None:
+        write_json(self.status_file, {**status, "updated": now_iso()})
+
+    def heartbeat(self) -> None:
+        """Touch the status file: its modification time says the trainer is alive."""
+        try:
+            os.utime(self.status_file)
+        except OSError:
+            pass  # a missing status reads as stale, which is the honest answer
+
+    def heartbeat_age(self) -> float:
+        try:
+            return time.time() - self.status_file.stat().st_mtime
+        except OSError:
+            return float("inf")
+
+    # --- metrics --------------------------------------------------------------------------
+
+    def read_metrics(self) -> list[dict]:
+        """Every complete record; a line cut short by a crash is ignored."""
+        try:
+            text = self.metrics_file.read_text(encoding="utf-8")
+        except OSError:
+            return []
+        records = []
+        for line in text.splitlines(keepends=True):
+            if not line.endswith("\n"):
+                break
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+        return records
+
+    def epoch_metrics(self) -> list[dict]:
+        return [r for r in self.read_metrics() if "epoch" in r and not r.get("final")]
+
+    def rewrite_metrics(self, records: list[dict]) -> None:
+        from tui_mnist.engine.files import write_atomically
+
+        text = "".join(json.dumps(record) + "\n" for record in records)
+        write_atomically(self.metrics_file, lambda stream: stream.write(text.encode()))
+
+    def append_metrics(self, record: dict) -> None:
+        with self.metrics_file.open("a", encoding="utf-8") as stream:
+            stream.write(json.dumps(record) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def checkpoint_file(self, epoch: int) -> Path:
+        return self.checkpoints_dir / f"epoch-{epoch:04d}.npz"
+
+    def checkpoint_epochs(self) -> list[int]:
+        """Epochs that have a checkpoint file (readable or not), oldest first."""
+        try:
+            names = os.listdir(self.checkpoints_dir)
+        except OSError:
+            return []
+        return sorted(int(m[1]) for m in map(CHECKPOINT_FILE.fullmatch, names) if m)
+
+    def prune_checkpoints(self, keep: int) -> None:
+        """Keep the newest `keep` checkpoints (0 keeps all)."""
+        if keep <= 0:
+            return
+        for epoch in self.checkpoint_epochs()[:-keep]:
+            self.checkpoint_file(epoch).unlink(missing_ok=True)
+
+
+def run_folders(runs_dir: Path) -> list[RunFolder]:
+    """Every run folder, oldest first (ids sort by start time)."""
+    try:
+        names = sorted(os.listdir(runs_dir))
+    except OSError:
+        return []
+    return [RunFolder(Path(runs_dir) / name) for name in names if RUN_ID.fullmatch(name)]
+
+
+def find_run(runs_dir: Path, reference: str) -> RunFolder:
+    """A run by full id, unique id prefix, "last" (the newest), or a run folder's path."""
+    folders = run_folders(runs_dir)
+    if reference == "last":
+        if not folders:
+            raise RunError(f"no runs yet in {runs_dir}")
+        return folders[-1]
+    exact = [f for f in folders if f.id == reference]
+    matches = exact or [f for f in folders if f.id.startswith(reference)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        shown = ", ".join(f.id for f in matches[:4])
+        raise RunError(f'run "{reference}" is ambiguous: it matches {shown}')
+    path = Path(reference).expanduser()
+    if (path / "config.json").is_file():
+        return RunFolder(path)
+    raise RunError(f'no run "{reference}" in {runs_dir} (see `tui-mnist runs`)')
