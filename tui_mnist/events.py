@@ -47,5 +47,8 @@ class RunFailed:
     message: str  # one line, for the user
 
 
-Event = RunStarted | Batches | EpochProgress | RunFinished | StateChanged | LearningRateScaled | RunFailed
+Event = (
+    RunStarted | Batches | EpochProgress | RunFinished
+    | StateChanged | LearningRateScaled | RunFailed
+)
 FINAL_EVENTS = (RunFinished, RunFailed)

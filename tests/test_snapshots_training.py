@@ -1,0 +1,46 @@
+"""Snapshots of the training screen (finished, failed) and the help screen at 80x24.
+
+The fake trainer's numbers are scripted and the app's clock is frozen, so every run draws the
+same screen however the batches were coalesced on the way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from fakes import make_app, until
+
+from tui_mnist.tui.screens.training import TrainingScreen
+
+
+@pytest.fixture(autouse=True)
+def colour(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def run_to_the_end(**trainer_options):
+    app = make_app(**trainer_options)
+
+    async def run_before(pilot):
+        await pilot.press("ctrl+r")
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TrainingScreen)
+            and app.screen.state in ("finished", "failed"),
+        )
+
+    return app, run_before
+
+
+def test_finished_run(snap_compare):
+    app, run_before = run_to_the_end(batches_per_epoch=40)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_failed_run(snap_compare):
+    app, run_before = run_to_the_end(batches_per_epoch=40, fail_at_step=55)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_over_the_training_screen(snap_compare):
+    app, run_before = run_to_the_end(batches_per_epoch=40)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before, press=["f1"])

@@ -1,0 +1,112 @@
+"""What the training screen shows, built from session events: no widgets here, so the numbers
+can be tested and reasoned about without a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+from tui_mnist.session import RunStarted
+
+# Exponential smoothing of the per-batch numbers: about the last 20 batches count.
+SMOOTHING = 0.05
+# Train curves keep at most this many points (halved, evenly, when full): plenty for any chart
+# width, and bounded memory however many batches a run has.
+MAX_POINTS = 4096
+
+
+class Smoother:
+    """Bias-corrected exponential moving average (the first values are not pulled to 0)."""
+
+    def __init__(self, weight: float = SMOOTHING):
+        self.weight = weight
+        self.average = 0.0
+        self.correction = 1.0
+
+    def add(self, value: float) -> float:
+        self.average += self.weight * (value - self.average)
+        self.correction *= 1 - self.weight
+        return self.average / (1 - self.correction)
+
+
+class RunHistory:
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.started: RunStarted | None = None
+        self.latest: BatchProgress | None = None
+        self.finished: RunFinished | None = None
+        self.lr: float | None = None
+        self.lr_scale = 1.0
+        # Train curves: one point per batch, x in epochs, so they share an axis with val.
+        self.train_x: list[float] = []
+        self.train_loss: list[float] = []
+        self.train_acc: list[float] = []
+        self.val_x: list[float] = []
+        self.val_loss: list[float] = []
+        self.val_acc: list[float] = []
+        self._loss = Smoother()
+        self._acc = Smoother()
+        self._keep_every = 1
+
+    def start(self, started: RunStarted) -> None:
+        self.started = started
+        self.epochs = started.epochs
+
+    def add_batches(self, records: Iterable[BatchProgress]) -> None:
+        curves = (self.train_x, self.train_loss, self.train_acc)
+        for record in records:
+            loss = self._loss.add(record.loss)
+            accuracy = self._acc.add(record.accuracy)
+            self.latest = record
+            if record.step % self._keep_every:
+                continue
+            self.train_x.append(record.epoch - 1 + record.batch / record.batches)
+            self.train_loss.append(loss)
+            self.train_acc.append(100 * accuracy)
+            if len(self.train_x) > MAX_POINTS:
+                for curve in curves:
+                    del curve[1::2]
+                self._keep_every *= 2
+        self.lr = self.latest.lr
+
+    def add_epoch(self, epoch: EpochProgress) -> None:
+        if epoch.val_loss is not None:
+            self.val_x.append(float(epoch.epoch))
+            self.val_loss.append(epoch.val_loss)
+            self.val_acc.append(100 * epoch.val_acc)
+        self.lr = epoch.lr
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.started.batches_per_epoch if self.started else 0
+
+    @property
+    def samples_per_second(self) -> float | None:
+        latest = self.latest
+        if latest is None or latest.seconds <= 0:
+            return None
+        return latest.samples / latest.seconds
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Training time left at the speed so far (evaluation between epochs not counted)."""
+        latest = self.latest
+        if latest is None or latest.seconds <= 0 or self.finished:
+            return None
+        return (self.total_steps - latest.step) * latest.seconds / latest.step
+
+    @property
+    def epochs_done(self) -> float:
+        """Progress through the run, in epochs (fractional mid-epoch)."""
+        latest = self.latest
+        if latest is None:
+            return 0.0
+        return latest.epoch - 1 + latest.batch / latest.batches
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

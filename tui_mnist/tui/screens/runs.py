@@ -1,0 +1,228 @@
+"""The ledger: every run in the runs directory, to compare, attach to, resume or copy.
+
+Reads the run folders only (tui_mnist.runs.ledger / store); starting or following a trainer is
+the app's business, asked for with `AttachRequested` and `ResumeRequested`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import EngineError
+from tui_mnist.report import percent
+from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, list_runs
+from tui_mnist.runs.resume import plan_resume
+from tui_mnist.runs.store import RunFolder
+from tui_mnist.tui.screens.compare import CompareScreen
+from tui_mnist.tui.screens.resume_dialog import ResumeChoice, ResumeDialog
+
+RELOAD_SECONDS = 2.0  # live runs move on: their epochs and states are re-read this often
+SELECTED = "✓"
+COLUMNS = ("", "run", "network", "best val", "test", "state", "started")
+
+
+def state_text(summary: RunSummary) -> str:
+    return f"{summary.state} {summary.epoch}/{summary.epochs}"
+
+
+def started_short(created: str) -> str:
+    """"2025-06-12T15:30:12+02:00" -> "06-12 15:30" (the run id holds the year)."""
+    return created[5:16].replace("T", " ")
+
+
+class RunsScreen(Screen):
+    CSS_PATH = "runs.tcss"
+    TITLE = "Runs"
+    BINDINGS = [
+        Binding("space", "toggle_select", "select", tooltip="Select the run, or unselect it"),
+        Binding("c", "compare", "compare",
+                tooltip="Compare the selected runs (or the run under the cursor)"),
+        Binding("enter", "open", "attach", tooltip="Attach to the live run under the cursor"),
+        Binding("R", "resume", "resume", key_display="R",
+                tooltip="Continue the run from a checkpoint epoch, in the background"),
+        Binding("y", "copy_command", "copy command",
+                tooltip="Copy the run's tui-mnist train command line"),
+        Binding("escape", "back", "back", tooltip="Back to the settings"),
+    ]
+
+    class AttachRequested(Message):
+        def __init__(self, run_dir: Path, config: TrainConfig) -> None:
+            super().__init__()
+            self.run_dir = run_dir
+            self.config = config
+
+    class ResumeRequested(Message):
+        """Continue `reference` (RUN@EPOCH) with `config`, as runs.resume decides."""
+
+        def __init__(self, reference: str, config: TrainConfig) -> None:
+            super().__init__()
+            self.reference = reference
+            self.config = config
+
+    def __init__(self, runs_dir: Path) -> None:
+        super().__init__()
+        self.runs_dir = Path(runs_dir)
+        self.runs: dict[str, RunSummary] = {}
+        self.selected: list[str] = []  # run ids, in the order they were picked
+        self.shown_rows: list[tuple] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="runs-heading")
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.reload()
+        self.set_interval(RELOAD_SECONDS, self.reload)
+
+    def reload(self) -> None:
+        summaries = list_runs(self.runs_dir)[::-1]  # newest first
+        self.runs = {s.id: s for s in summaries}
+        self.selected = [run for run in self.selected if run in self.runs]
+        rows = [self.row(s) for s in summaries]
+        if rows != self.shown_rows:  # rebuilding moves nothing when nothing changed
+            self.shown_rows = rows
+            table = self.query_one(DataTable)
+            current = self.current()
+            table.clear()
+            for row, summary in zip(rows, summaries):
+                table.add_row(*row, key=summary.id)
+            if current is not None and current.id in self.runs:
+                table.move_cursor(row=table.get_row_index(current.id))
+        where = str(self.runs_dir)
+        count = f"{len(summaries)} run{'s' if len(summaries) != 1 else ''}" if summaries else "no runs yet"
+        picked = f" · {len(self.selected)} selected" if self.selected else ""
+        self.query_one("#runs-heading", Static).update(f"{count} in {where}{picked}")
+        self.show_detail()
+
+    def row(self, summary: RunSummary) -> tuple:
+        return (
+            SELECTED if summary.id in self.selected else "",
+            summary.id,
+            summary.architecture,
+            percent(summary.best_val_acc),
+            percent(summary.test_acc),
+            state_text(summary),
+            started_short(summary.created),
+        )
+
+    def current(self) -> RunSummary | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return self.runs.get(key.value)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()  # enter on the table
+
+    def show_detail(self) -> None:
+        summary = self.current()
+        if summary is None:
+            text = "Runs started here or with `tui-mnist train` appear in this list."
+        else:
+            lines = [summary.command]
+            if summary.parent:
+                lines.append(f"continues run {summary.parent['run']} from epoch {summary.parent['epoch']}")
+            if summary.error:
+                lines.append(f"error: {summary.error}")
+            text = "\n".join(lines)
+        self.query_one("#run-detail", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        summary = self.current() if self.is_mounted else None
+        if action in ("toggle_select", "copy_command"):
+            return summary is not None
+        if action == "compare":
+            return bool(self.selected or summary)
+        # None: shown greyed out in the footer, so the key can be found before it applies.
+        if action == "open":
+            return True if summary is not None and summary.state in LIVE_STATES else None
+        if action == "resume":
+            return True if summary is not None and summary.state not in LIVE_STATES else None
+        return True
+
+    def action_toggle_select(self) -> None:
+        summary = self.current()
+        if summary is None:
+            return
+        if summary.id in self.selected:
+            self.selected.remove(summary.id)
+        else:
+            self.selected.append(summary.id)
+        self.reload()
+        self.refresh_bindings()
+
+    def action_compare(self) -> None:
+        current = self.current()
+        chosen = [self.runs[run] for run in self.selected] or ([current] if current else [])
+        if chosen:
+            metrics = [RunFolder(s.path).epoch_metrics() for s in chosen]
+            self.app.push_screen(CompareScreen(chosen, metrics))
+
+    def action_open(self) -> None:
+        summary = self.current()
+        if summary is None:
+            return
+        if summary.state not in LIVE_STATES:
+            self.notify(
+                f"run {summary.id} is {summary.state}: only a live run can be attached "
+                "(R resumes it, c shows its curves)",
+                severity="warning",
+            )
+            return
+        try:
+            config = RunFolder(summary.path).train_config()
+        except EngineError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.post_message(self.AttachRequested(Path(summary.path), config))
+
+    def action_resume(self) -> None:
+        summary = self.current()
+        if summary is None:
+            return
+        folder = RunFolder(summary.path)
+        epochs = folder.checkpoint_epochs()
+        if not epochs:
+            self.notify(f"run {summary.id} has no checkpoint to resume from", severity="warning")
+            return
+        metrics = {record["epoch"]: record for record in folder.epoch_metrics()}
+        self.app.push_screen(
+            ResumeDialog(summary, epochs, metrics), lambda choice: self.resume(summary, choice)
+        )
+
+    def resume(self, summary: RunSummary, choice: ResumeChoice | None) -> None:
+        if choice is None:
+            return
+        reference = f"{summary.id}@{choice.epoch}"
+        try:
+            config = RunFolder(summary.path).train_config().with_changes(epochs=choice.epochs)
+            # Decided from JSON alone: a resume the runs module would refuse is refused here,
+            # before the app leaves this list.
+            plan_resume(self.runs_dir, reference, lambda saved: config)
+        except EngineError as error:
+            self.notify(str(error), title="Cannot resume", severity="error", timeout=10)
+            return
+        self.post_message(self.ResumeRequested(reference, config))
+
+    def action_copy_command(self) -> None:
+        summary = self.current()
+        if summary is not None:
+            self.app.copy_to_clipboard(summary.command)
+            self.notify("command line copied to the clipboard", timeout=3)
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,300 @@
+"""The training screen: live charts and numbers of one run, and the keys that steer it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Digits, Footer, Static
+
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import EngineError
+from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.session import (
+    Batches,
+    Event,
+    LearningRateScaled,
+    RunFailed,
+    RunStarted,
+    Session,
+    StateChanged,
+)
+from tui_mnist.tui.run_history import RunHistory, duration
+from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
+from tui_mnist.tui.screens.save_dialog import SaveDialog
+from tui_mnist.tui.widgets.chart import Chart, Series
+from tui_mnist.tui.widgets.progress_line import ProgressLine
+
+# While a run goes, numbers and charts repaint at most every REPAINT_INTERVAL seconds, and the
+# charts less often when drawing them costs more than CHART_CPU_SHARE of a core: every repaint
+# is Python on the UI thread, taken from the training thread's share of the CPU and the GIL.
+REPAINT_INTERVAL = 0.25
+CHART_CPU_SHARE = 0.02
+LR_FACTOR = 1.25
+ACTIVE = ("loading", "running", "paused", "stopping")
+ENDED = ("stopped", "finished", "failed")
+
+
+class TrainingScreen(Screen):
+    CSS_PATH = "training.tcss"
+    TITLE = "Training"
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause", tooltip="Pause or resume training"),
+        Binding("n", "step('batch')", "step", tooltip="Train one batch (while paused)"),
+        Binding("N", "step('epoch')", "step epoch", show=False,
+                tooltip="Train to the end of the epoch (while paused)"),
+        Binding("s", "stop", "stop", tooltip="Stop: finish with a test evaluation"),
+        Binding("plus", f"scale_lr({LR_FACTOR})", "lr+", key_display="+",
+                tooltip=f"Multiply the learning rate by {LR_FACTOR}"),
+        Binding("minus", f"scale_lr({1 / LR_FACTOR})", "lr-", key_display="-",
+                tooltip=f"Divide the learning rate by {LR_FACTOR}"),
+        Binding("i", "inspect", "inspect", tooltip="Inspect the current weights on the test set"),
+        Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
+        Binding("escape,c", "back", "configure",
+                tooltip="Back to the settings (once the run has ended)"),
+    ]
+
+    state: reactive[str] = reactive("loading")
+
+    def __init__(
+        self, config: TrainConfig, session: Session, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.session = session
+        self.clock = clock
+        self.history = RunHistory(config.epochs)
+        # The history has news that the numbers / the charts do not show yet.
+        self._numbers_stale = self._charts_stale = False
+        self._charts_due = 0.0  # perf_counter time before which the charts are not redrawn
+        self._elapsed = 0.0  # seconds spent running, before `_running_since`
+        self._running_since: float | None = None
+        self.save_path = SaveDialog().path
+        self._shown: dict[str, str] = {}  # selector -> the text it shows
+        self._allowed: dict[str, bool] = {}  # what the footer was last built for
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="status")
+        yield ProgressLine(id="bars")
+        yield Static(id="stats")
+        with Horizontal(id="result"):
+            yield Digits(id="result-digits")
+            yield Static(id="result-text")
+        with Horizontal(id="charts"):
+            yield Chart("loss", id="loss-chart")
+            yield Chart("accuracy %", id="accuracy-chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(REPAINT_INTERVAL, self._tick)
+        self._show_numbers()
+        # Laying out and drawing the screen first keeps that work out of the run's time.
+        self.call_after_refresh(self.follow_session)
+
+    def on_unmount(self) -> None:
+        self.session.stop()
+
+    @work(exclusive=True, group="session")
+    async def follow_session(self) -> None:
+        await self.session.start(self.config)
+        async for event in self.session.events():
+            self.apply(event)
+
+    def apply(self, event: Event) -> None:
+        history = self.history
+        if isinstance(event, Batches):
+            history.add_batches(event.records)
+        elif isinstance(event, EpochProgress):
+            history.add_epoch(event)
+        elif isinstance(event, StateChanged):
+            if self.state != "stopping":  # a stop outranks a pause still in the queue
+                self.state = event.state
+        elif isinstance(event, RunStarted):
+            history.start(event)
+            if self.state == "loading":
+                self.state = "running"
+        elif isinstance(event, LearningRateScaled):
+            history.lr, history.lr_scale = event.lr, event.scale
+        elif isinstance(event, RunFinished):
+            history.finished = event
+            self.state = "stopped" if event.stopped else "finished"
+            self._show_result()
+        elif isinstance(event, RunFailed):
+            self.state = "failed"
+            self.notify(event.message, title="Training failed", severity="error", timeout=10)
+            self._show_failure(event.message)
+        self._numbers_stale = self._charts_stale = True
+        if self.state != "running":  # a step, a key press or the end: show it now
+            self._show_numbers()
+            self._plot()
+
+    def watch_state(self, old: str, new: str) -> None:
+        now = self.clock()
+        if old == "running" and self._running_since is not None:
+            self._elapsed += now - self._running_since
+            self._running_since = None
+        if new == "running":
+            self._running_since = now
+        self.set_class(new in ENDED, "-ended")
+        self.set_class(new == "failed", "-failed")
+        allowed = self.allowed_actions()
+        if allowed != self._allowed:  # rebuilding the footer is costly: only on a change
+            self._allowed = allowed
+            self.refresh_bindings()
+        self._show_numbers()
+
+    def elapsed(self) -> float:
+        running = self.clock() - self._running_since if self._running_since is not None else 0.0
+        return self._elapsed + running
+
+    def _show_numbers(self) -> None:
+        if not self.is_mounted:
+            return
+        self._numbers_stale = False
+        history, config, latest = self.history, self.config, self.history.latest
+        lr = history.lr if history.lr is not None else config.lr
+        scale = f" (×{history.lr_scale:.3g})" if history.lr_scale != 1 else ""
+        self._show(
+            "#status",
+            f"[reverse b] {self.state} [/]   {config.architecture} "
+            f"{config.activation} · {config.optimizer} · batch {config.batch_size}"
+            f"   lr {lr:.4g}{scale}",
+        )
+        epoch = latest.epoch if latest else 0
+        batch, batches = (latest.batch, latest.batches) if latest else (0, 0)
+        self.query_one("#bars", ProgressLine).show([
+            (f"epoch {epoch}/{history.epochs}", history.epochs_done / history.epochs),
+            (f"batch {batch}/{batches}", batch / batches if batches else 0.0),
+        ])
+        self._show_times()
+
+    def _show_times(self) -> None:
+        rate = self.history.samples_per_second
+        eta = self.history.eta_seconds if self.state in ACTIVE else None
+        self._show(
+            "#stats",
+            (f"{rate:,.0f} samples/s" if rate else "-- samples/s")
+            + f"   elapsed {duration(self.elapsed())}   ETA {duration(eta)}",
+        )
+
+    def _show(self, selector: str, text: str) -> None:
+        """Update a one-line Static only when its text changed, and never relayout it (its
+        size is fixed by the CSS): every repaint costs the training thread."""
+        if self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text, layout=False)
+
+    def _tick(self) -> None:
+        if self._numbers_stale:
+            self._show_numbers()
+        elif self.state == "running":
+            self._show_times()
+        if self._charts_stale and time.perf_counter() >= self._charts_due:
+            self._plot()
+
+    def _plot(self) -> None:
+        self._charts_stale = False
+        h = self.history
+        loss = self.query_one("#loss-chart", Chart)
+        accuracy = self.query_one("#accuracy-chart", Chart)
+        cost = loss.draw_seconds + accuracy.draw_seconds
+        self._charts_due = time.perf_counter() + max(REPAINT_INTERVAL, cost / CHART_CPU_SHARE)
+        loss.plot([
+            Series("train (smoothed)", h.train_x, h.train_loss, "hd", "cyan"),
+            Series("val", h.val_x, h.val_loss, "x", "red"),
+        ])
+        accuracy.plot([
+            Series("train (smoothed)", h.train_x, h.train_acc, "hd", "cyan"),
+            Series("val", h.val_x, h.val_acc, "x", "red"),
+        ])
+
+    def _show_result(self) -> None:
+        finished = self.history.finished
+        how = "stopped after" if finished.stopped else "finished"
+        self.query_one("#result-digits", Digits).update(f"{100 * finished.test_acc:.2f}")
+        self.query_one("#result-text", Static).update(
+            f"[b]% test accuracy[/b]\n{how} {finished.epochs_completed} epochs,"
+            f" {duration(finished.seconds)} training\nctrl+s save · i inspect · esc settings"
+        )
+
+    def _show_failure(self, message: str) -> None:
+        self.query_one("#result-digits", Digits).display = False
+        self.query_one("#result-text", Static).update(
+            f"[b]training failed[/b]: {message}\n"
+            "esc: back to the settings to change them and start again"
+        )
+
+    def allowed_actions(self) -> dict[str, bool]:
+        # Loading allows what running does (a pause or an lr change waits for the first batch),
+        # so the footer need not be rebuilt, at a cost to the run, when training starts.
+        state, started = self.state, self.history.started is not None
+        return {
+            "toggle_pause": state in ("loading", "running", "paused"),
+            "step": state == "paused",
+            "stop": state in ("loading", "running", "paused"),
+            "scale_lr": state in ("loading", "running", "paused"),
+            "inspect": state != "failed",
+            "save": started and state in ("paused", "stopped", "finished"),
+            "back": state in ENDED,
+        }
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.allowed_actions().get(action, True)
+
+    def action_toggle_pause(self) -> None:
+        if self.state == "paused":
+            self.session.resume()
+        else:
+            self.session.pause()
+
+    def action_step(self, unit: str) -> None:
+        self.session.step(unit)
+
+    def action_stop(self) -> None:
+        self.session.stop()
+        self.state = "stopping"
+
+    def action_scale_lr(self, factor: float) -> None:
+        self.session.scale_lr(factor)
+
+    async def action_inspect(self) -> None:
+        snapshot = await self.session.snapshot()
+        if snapshot is None:
+            self.notify("no weights yet: the run has not started", severity="warning")
+            return
+        title = f"live weights, epoch {snapshot.epoch}, step {snapshot.step}"
+        source = InspectSource(
+            network=snapshot.network,
+            normalizer=snapshot.normalizer,
+            images=snapshot.images,
+            labels=snapshot.labels,
+            shape=snapshot.shape,
+            title=title,
+        )
+        await self.app.push_screen(InspectorScreen(source))
+
+    def action_save(self) -> None:
+        self.app.push_screen(SaveDialog(self.save_path), self._save_to)
+
+    def _save_to(self, path: str | None) -> None:
+        if path is not None:
+            self.save_path = path
+            self.save_model(path)
+
+    @work(group="save")
+    async def save_model(self, path: str) -> None:
+        try:
+            saved = await self.session.save_model(path)
+        except EngineError as error:
+            self.notify(str(error), title="Not saved", severity="error", timeout=10)
+        else:
+            self.notify(f"saved to {saved}", title="Model saved")
+
+    def action_back(self) -> None:
+        self.dismiss()
