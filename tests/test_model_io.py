@@ -207,3 +207,12 @@ def test_failed_write_keeps_the_old_file_and_no_temporary(model_path):
 
     assert model_path.read_bytes() == before
     assert [p.name for p in model_path.parent.iterdir()] == ["model.npz"]
+
+
+def test_saved_files_get_the_mode_of_an_ordinary_file(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        write_atomically(tmp_path / "shared.npz", lambda stream: stream.write(b"x"))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "shared.npz").stat().st_mode & 0o777 == 0o640

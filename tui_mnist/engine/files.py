@@ -18,11 +18,25 @@ ZIP_MAGIC = b"PK\x03\x04"
 PICKLE_PROTOCOL_MARK = b"\x80"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask can only set it, racing threads)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
 def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`:
     a reader sees the old file or the new one, never half of one."""
     path = Path(path)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+    os.fchmod(handle, 0o666 & ~_umask())
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
