@@ -30,13 +30,16 @@ def _umask() -> int:
     return 0o022
 
 
-def write_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def write_atomically(
+    path: Path, write: Callable[[BinaryIO], object], private: bool = False
+) -> None:
     """Write through a temporary file in the same folder, then rename over `path`:
-    a reader sees the old file or the new one, never half of one."""
+    a reader sees the old file or the new one, never half of one. A private file is readable
+    by its owner only; otherwise it gets the mode a plain open() would give it."""
     path = Path(path)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    # mkstemp makes the file private (0600); give it the mode a plain open() would have.
-    os.fchmod(handle, 0o666 & ~_umask())
+    if not private:  # mkstemp's files start as 0600
+        os.fchmod(handle, 0o666 & ~_umask())
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)

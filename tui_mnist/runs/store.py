@@ -66,7 +66,7 @@ def write_json(path: Path, document: dict) -> None:
     from tui_mnist.engine.files import write_atomically
 
     text = json.dumps(document, indent=1) + "\n"
-    write_atomically(path, lambda stream: stream.write(text.encode()))
+    write_atomically(path, lambda stream: stream.write(text.encode()), private=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -198,7 +198,9 @@ class RunFolder:
         from tui_mnist.engine.files import write_atomically
 
         text = "".join(json.dumps(record) + "\n" for record in records)
-        write_atomically(self.metrics_file, lambda stream: stream.write(text.encode()))
+        write_atomically(
+            self.metrics_file, lambda stream: stream.write(text.encode()), private=True
+        )
 
     def append_metrics(self, record: dict) -> None:
         with self.metrics_file.open("a", encoding="utf-8") as stream:
