@@ -2,9 +2,10 @@
 
 The UI talks to the `Session` protocol only: fire-and-forget commands, an async stream of
 events (tui_mnist.events), and async requests for the weights. Events and snapshots are plain
-picklable data, so another implementation can run the trainer in another process (and outlive
-the terminal) behind the same protocol. `ThreadSession` is the in-process implementation: the
-trainer runs in a worker thread (see tui_mnist.driver), never on the event loop.
+picklable data. Two implementations: `ThreadSession` runs the trainer in a worker thread of this
+process (the app's tests drive it with a fake trainer, benchmarks/app_throughput.py measures
+the UI's cost with it); tui_mnist.remote_session.RemoteSession runs it in a detached process
+that outlives the app, and is what the app trains with.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from tui_mnist.events import (
 )
 
 __all__ = [  # the events are re-exported: callers may import everything from here
-    "Batches", "Controls", "Driver", "Event", "FINAL_EVENTS", "LearningRateScaled", "RunFailed",
-    "RunStarted", "Session", "Snapshot", "StateChanged", "StepUnit", "ThreadSession",
-    "copy_network", "load_data_for",
+    "Batches", "CommandRefused", "Controls", "Driver", "Event", "EventChannel", "FINAL_EVENTS",
+    "LearningRateScaled", "RunFailed", "RunStarted", "Session", "Snapshot", "StateChanged",
+    "StepUnit", "ThreadSession", "copy_network", "load_data_for",
 ]
 
 
@@ -58,8 +59,21 @@ class Snapshot:
     step: int  # completed batches
 
 
+@dataclass(frozen=True)
+class CommandRefused:
+    """A command the trainer turned down (e.g. a step that arrived after a resume); the run
+    goes on. Only a session whose commands travel to another process reports these."""
+
+    message: str
+
+
 class Session(Protocol):
     """One training run, as the UI sees it. Commands never block."""
+
+    detachable: bool  # whether the run can go on without the app (see `close`)
+
+    @property
+    def run_id(self) -> str | None: ...  # the run folder's id, once there is one
 
     async def start(self, config: TrainConfig) -> None: ...
     def pause(self) -> None: ...
@@ -71,6 +85,35 @@ class Session(Protocol):
     async def snapshot(self) -> Snapshot | None: ...  # None before the network exists
     async def save_model(self, path: str | Path) -> Path: ...  # raises EngineError
     def join(self, timeout: float) -> bool: ...  # wait for the run to end; True if it has
+    def close(self) -> None: ...  # the app is going: a detachable run goes on, others stop
+
+
+class EventChannel:
+    """Events from a worker thread to the event loop's `events()` stream, in order."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+
+    def open(self) -> None:
+        """Bind to the running event loop (call from it, before any `put`)."""
+        self._loop = asyncio.get_running_loop()
+
+    def put(self, event: Event | CommandRefused) -> bool:
+        """From any thread; False once the event loop has closed (nobody is listening)."""
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+        except RuntimeError:
+            return False
+        return True
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every event put, ending after RunFinished or RunFailed."""
+        while True:
+            event = await self._queue.get()
+            yield event
+            if isinstance(event, FINAL_EVENTS):
+                return
 
 
 def load_data_for(config: TrainConfig) -> Dataset:
@@ -80,6 +123,9 @@ def load_data_for(config: TrainConfig) -> Dataset:
 
 class ThreadSession:
     """`Session` with the trainer in a daemon worker thread of this process."""
+
+    detachable = False
+    run_id = None  # no run folder: the run lives and dies with the app
 
     def __init__(
         self,
@@ -93,8 +139,7 @@ class ThreadSession:
         self._clock = clock
         self._interval = interval
         self._controls = Controls()
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._channel = EventChannel()
         self._thread: threading.Thread | None = None
         self._config: TrainConfig | None = None
         self._data: Dataset | None = None
@@ -104,7 +149,7 @@ class ThreadSession:
     async def start(self, config: TrainConfig) -> None:
         if self._thread is not None:
             raise RuntimeError("a session runs once; make a new one for the next run")
-        self._loop = asyncio.get_running_loop()
+        self._channel.open()
         self._config = config
         self._thread = threading.Thread(
             target=self._work, args=(config,), name="tui-mnist-training", daemon=True
@@ -112,9 +157,7 @@ class ThreadSession:
         self._thread.start()
 
     def _emit(self, event: Event) -> None:
-        try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
-        except RuntimeError:  # the loop has closed: nobody is listening any more
+        if not self._channel.put(event):  # nobody is listening any more
             self._controls.stopping = True
 
     def _work(self, config: TrainConfig) -> None:
@@ -164,12 +207,8 @@ class ThreadSession:
 
         self._controls.submit(apply, self._trainer)
 
-    async def events(self) -> AsyncIterator[Event]:
-        while True:
-            event = await self._queue.get()
-            yield event
-            if isinstance(event, FINAL_EVENTS):
-                return
+    def events(self) -> AsyncIterator[Event]:
+        return self._channel.events()
 
     async def snapshot(self) -> Snapshot | None:
         def copy(trainer: Any) -> Snapshot | None:
@@ -205,6 +244,9 @@ class ThreadSession:
 
         await asyncio.to_thread(write)
         return path
+
+    def close(self) -> None:
+        self.stop()  # a worker thread cannot outlive the app
 
     def join(self, timeout: float) -> bool:
         """Wait for the worker to end; True when it has (or never started)."""

@@ -9,6 +9,8 @@ Weight decay (L2) adds wd * W to the gradient of weight matrices, not of biases.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tui_mnist.engine.errors import ConfigError
@@ -66,19 +68,25 @@ class Momentum(Optimizer):
         self.state = {"velocity": self._zeros()}
 
     def _update(self, grads, lr):
+        # Every product lands in g (free once v has it): no temporary array per step.
         mu = self.momentum
         for p, g, v in zip(self.parameters, grads, self.state["velocity"]):
             v *= mu
             v += g
-            if self.nesterov:
-                g += mu * v
+            if self.nesterov:  # p -= lr * g + lr * mu * v
                 g *= lr
                 p -= g
+                np.multiply(v, lr * mu, out=g)
             else:
-                p -= lr * v
+                np.multiply(v, lr, out=g)
+            p -= g
 
 
 class Adam(Optimizer):
+    """Adam, with the moments kept unnormalised to save two passes per step:
+    m' = m / (1 - b1) = b1 m' + g and s' = s / (1 - b2) = b2 s' + g^2; the constant factors
+    fold into the step size and epsilon, so the update equals PyTorch's."""
+
     name = "adam"
     slots = 2
 
@@ -92,14 +100,17 @@ class Adam(Optimizer):
         t_array += 1
         t = int(t_array[0])
         b1, b2 = self.beta1, self.beta2
-        step = lr * np.sqrt(1 - b2**t) / (1 - b1**t)  # bias corrections folded into the step
-        eps_hat = self.eps * np.sqrt(1 - b2**t)
+        # lr m_hat / (sqrt(s_hat) + eps) = step m' / (sqrt(s') + eps_hat), with r = sqrt(s'/s_hat)
+        # Python floats, not numpy scalars: a float64 scalar would make float32 math float64.
+        r = math.sqrt((1 - b2) / (1 - b2**t))
+        step = lr * (1 - b1) / ((1 - b1**t) * r)
+        eps_hat = self.eps / r
         for p, g, m, s in zip(self.parameters, grads, self.state["m"], self.state["s"]):
             m *= b1
-            m += (1 - b1) * g
-            g *= g
+            m += g
+            np.square(g, out=g)
             s *= b2
-            s += (1 - b2) * g
+            s += g
             np.sqrt(s, out=g)  # g is free now: reuse it as scratch
             g += eps_hat
             np.divide(m, g, out=g)

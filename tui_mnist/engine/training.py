@@ -69,6 +69,9 @@ class Trainer:
         self.workspace = Workspace(self.network, batch_rows)
         self.eval_workspace = Workspace(self.network, EVAL_CHUNK)
         self.pixels = np.empty((batch_rows, data.n_features), np.uint8)
+        # Labels as index-sized integers once, so no batch converts them again for indexing.
+        self.train_labels = data.y_train.astype(np.intp)
+        self.batch_labels = np.empty(batch_rows, np.intp)
         self.shifted = np.empty_like(self.pixels) if config.augment == "shift" else None
         self.epoch = 0  # completed epochs
         self.step = 0  # completed batches, over the whole run
@@ -102,11 +105,12 @@ class Trainer:
             started = time.perf_counter()
             indices = order[batch * config.batch_size : (batch + 1) * config.batch_size]
             m = len(indices)
-            pixels = np.take(data.x_train, indices, axis=0, out=self.pixels[:m])
+            # mode="clip" (the indices are always valid): mode="raise" copies through a buffer.
+            pixels = np.take(data.x_train, indices, axis=0, out=self.pixels[:m], mode="clip")
             if self.shifted is not None:
                 pixels = shift_batch(pixels, data.shape, self.rng, self.shifted[:m])
             x = data.normalizer.apply(pixels, self.workspace.inputs[:m])
-            y = data.y_train[indices]
+            y = np.take(self.train_labels, indices, out=self.batch_labels[:m], mode="clip")
             loss, correct = self.network.train_step(x, y, self.workspace)
             if not math.isfinite(loss) or loss > DIVERGED_LOSS:
                 raise TrainingDiverged(

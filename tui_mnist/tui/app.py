@@ -1,8 +1,13 @@
-"""The Textual app: configure a run, watch it train, inspect the network.
+"""The Textual app: configure a run, watch it train, inspect the network, look back at runs.
 
 Screens: ConfigureScreen -> TrainingScreen (one per run, each with its own session) ->
-InspectorScreen; HelpScreen over any of them; TooSmallScreen over everything while the
-terminal is below the minimum size.
+InspectorScreen; ConfigureScreen -> RunsScreen -> CompareScreen, or a TrainingScreen attached
+to a live run or resuming an old one; HelpScreen over any of them; TooSmallScreen over
+everything while the terminal is below the minimum size.
+
+Runs train in detached processes (tui_mnist.remote_session): the app stops a run only when
+asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it
+training, and `tui-mnist attach` (or the runs list) reconnects.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from textual.screen import Screen
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
-from tui_mnist.session import Session, ThreadSession
+from tui_mnist.remote_session import RemoteSession
+from tui_mnist.runs.store import RunFolder, resolve_runs_dir
+from tui_mnist.session import Session
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen, key_help
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
+from tui_mnist.tui.screens.runs import RunsScreen
 from tui_mnist.tui.screens.too_small import TooSmallScreen, is_too_small
 from tui_mnist.tui.screens.training import TrainingScreen
 
@@ -38,22 +46,32 @@ class MnistApp(App):
         Binding("f1", "help", "help", tooltip="List the keys of this screen"),
         Binding("question_mark", "help", "help", key_display="?", show=False,
                 tooltip="List the keys of this screen"),
-        Binding("ctrl+q", "quit", "quit", priority=True, tooltip="Quit (stops any run)"),
+        Binding("ctrl+o", "runs", "runs",
+                tooltip="List the runs: compare them, attach to a live one, resume one"),
+        Binding("ctrl+q", "quit", "quit", priority=True,
+                tooltip="Quit: stops a run started here (d leaves it training)"),
     ]
 
     def __init__(
         self,
         initial: TrainConfig | None = None,
         inspect_source: InspectSource | None = None,
-        session_factory: Callable[[], Session] = ThreadSession,
+        session_factory: Callable[[], Session] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        runs_dir: Path | None = None,
+        attach: Path | None = None,
     ) -> None:
+        """`session_factory` makes the session of each run started from the settings (by
+        default a detached trainer in `runs_dir`); `attach`: a live run's folder to open on."""
         super().__init__()
         self.initial = initial or TrainConfig()
         self.inspect_source = inspect_source
-        self.session_factory = session_factory
+        self.runs_dir = runs_dir  # None: $TUI_MNIST_RUNS or the user's data directory
+        self.session_factory = session_factory or (lambda: RemoteSession.new(self.runs_dir))
+        self.attach = attach
         self.clock = clock
         self.sessions: list[Session] = []
+        self.started_here: list[Session] = []  # ctrl+q stops these runs; attached ones go on
 
     def get_default_screen(self) -> Screen:
         if self.inspect_source is not None:
@@ -62,6 +80,8 @@ class MnistApp(App):
 
     def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
+        if self.attach is not None:
+            self.open_run(RemoteSession.attach(self.attach), self.initial, started_here=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
@@ -76,25 +96,57 @@ class MnistApp(App):
         elif covering:
             self.pop_screen()
 
-    def on_configure_screen_start_requested(self, message: ConfigureScreen.StartRequested) -> None:
-        session = self.session_factory()
+    def open_run(self, session: Session, config: TrainConfig, started_here: bool) -> None:
         # Only runs that may still be going are kept (an ended one holds its dataset in memory).
-        self.sessions = [earlier for earlier in self.sessions if not earlier.join(0)]
-        self.sessions.append(session)
-        self.push_screen(TrainingScreen(message.config, session, clock=self.clock))
+        ended = [earlier for earlier in self.sessions if earlier.join(0)]
+        for earlier in ended:
+            earlier.close()
+        self.sessions = [s for s in self.sessions if s not in ended] + [session]
+        self.started_here = [s for s in self.started_here if s not in ended]
+        if started_here:
+            self.started_here.append(session)
+        self.push_screen(TrainingScreen(config, session, clock=self.clock))
+
+    def on_configure_screen_start_requested(self, message: ConfigureScreen.StartRequested) -> None:
+        self.open_run(self.session_factory(), message.config, started_here=True)
+
+    def on_runs_screen_attach_requested(self, message: RunsScreen.AttachRequested) -> None:
+        self.open_run(RemoteSession.attach(message.run_dir), message.config, started_here=False)
+
+    def on_runs_screen_resume_requested(self, message: RunsScreen.ResumeRequested) -> None:
+        session = RemoteSession.from_checkpoint(message.reference, self.runs_dir)
+        self.open_run(session, message.config, started_here=True)
+
+    async def action_quit(self) -> None:
+        for session in self.started_here:
+            session.stop()
+        self.exit()
 
     def on_unmount(self) -> None:
-        # Quitting mid-run must not wait for the run: stop every worker, give each a moment.
+        # However the app ends, it lets go of its runs: a detached trainer goes on (a stop
+        # given by ctrl+q or `s` is still delivered), an in-process one stops. Each gets a
+        # moment to finish, so that quitting mid-run does not wait for the run.
         for session in self.sessions:
-            session.stop()
+            session.close()
         deadline = time.monotonic() + QUIT_GRACE_SECONDS
         for session in self.sessions:
             session.join(max(0.0, deadline - time.monotonic()))
+
+    def action_runs(self) -> None:
+        try:
+            runs_dir = resolve_runs_dir(self.runs_dir)
+        except EngineError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.push_screen(RunsScreen(runs_dir))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Over the "too small" notice, keys would act on screens the user cannot see.
         if action in ("help", "command_palette"):
             return not isinstance(self.screen, TooSmallScreen)
+        if action == "runs":  # from the settings only: not over a run being watched
+            screen = self.screen.beneath if isinstance(self.screen, HelpScreen) else self.screen
+            return isinstance(screen, ConfigureScreen)
         return True
 
     def action_help(self) -> None:
@@ -107,18 +159,29 @@ class MnistApp(App):
                 callback = partial(screen.run_action, row.action)
                 yield SystemCommand(row.detail or row.description, f"key: {row.keys}", callback)
         yield SystemCommand("Help", "List the keys of this screen (f1 or ?)", self.action_help)
+        if self.check_action("runs", ()):
+            detail = "Compare, attach to or resume runs (ctrl+o)"
+            yield SystemCommand("Runs", detail, self.action_runs)
         yield from super().get_system_commands(screen)
 
 
-def run_app(inspect_model: Path | None = None, data_dir: str | None = None) -> int:
-    """Open the app (on the inspector when a model file is given); the exit status."""
-    source = None
-    if inspect_model is not None:
-        try:
+def run_app(
+    inspect_model: Path | None = None, data_dir: str | None = None, attach: Path | None = None
+) -> int:
+    """Open the app: on the inspector when a model file is given, on a live run's training
+    screen when its folder is given, else on the settings; the exit status."""
+    try:
+        if inspect_model is not None:
             source = InspectSource.from_model_file(inspect_model, data_dir)
-        except EngineError as error:
-            print(f"tui-mnist: {error}", file=sys.stderr)
-            return 1
-    app = MnistApp(initial=TrainConfig(data_dir=data_dir), inspect_source=source)
+            app = MnistApp(initial=TrainConfig(data_dir=data_dir), inspect_source=source)
+        elif attach is not None:
+            folder = RunFolder(attach)
+            config, runs_dir = folder.train_config(), folder.runs_dir
+            app = MnistApp(initial=config, runs_dir=runs_dir, attach=folder.path)
+        else:
+            app = MnistApp(initial=TrainConfig(data_dir=data_dir))
+    except EngineError as error:
+        print(f"tui-mnist: {error}", file=sys.stderr)
+        return 1
     app.run()
     return app.return_code or 0

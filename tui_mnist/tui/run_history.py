@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
 from tui_mnist.session import RunStarted
 
-# Exponential smoothing of the per-batch numbers: about the last 20 batches count.
+# Exponential smoothing of the per-batch numbers: about the last 20 batches count, whether the
+# records come one per batch (a session in this process) or as means of ~0.1 s of batches (a
+# detached trainer, see tui_mnist.runs.history.batch_sample).
 SMOOTHING = 0.05
 # Train curves keep at most this many points (halved, evenly, when full): plenty for any chart
 # width, and bounded memory however many batches a run has.
@@ -23,9 +25,11 @@ class Smoother:
         self.average = 0.0
         self.correction = 1.0
 
-    def add(self, value: float) -> float:
-        self.average += self.weight * (value - self.average)
-        self.correction *= 1 - self.weight
+    def add(self, value: float, batches: int = 1) -> float:
+        """`value` is the mean of `batches` batches: it counts as that many values."""
+        keep = (1 - self.weight) ** max(batches, 1)
+        self.average = keep * self.average + (1 - keep) * value
+        self.correction *= keep
         return self.average / (1 - self.correction)
 
 
@@ -47,6 +51,7 @@ class RunHistory:
         self._loss = Smoother()
         self._acc = Smoother()
         self._keep_every = 1
+        self._records = 0  # batch records seen (remote ones skip steps: not thinned by step)
 
     def start(self, started: RunStarted) -> None:
         self.started = started
@@ -55,10 +60,12 @@ class RunHistory:
     def add_batches(self, records: Iterable[BatchProgress]) -> None:
         curves = (self.train_x, self.train_loss, self.train_acc)
         for record in records:
-            loss = self._loss.add(record.loss)
-            accuracy = self._acc.add(record.accuracy)
+            batches = record.step - (self.latest.step if self.latest else 0)
+            loss = self._loss.add(record.loss, batches)
+            accuracy = self._acc.add(record.accuracy, batches)
             self.latest = record
-            if record.step % self._keep_every:
+            self._records += 1
+            if (self._records - 1) % self._keep_every:
                 continue
             self.train_x.append(record.epoch - 1 + record.batch / record.batches)
             self.train_loss.append(loss)

@@ -90,7 +90,8 @@ class CompareScreen(Screen):
             differs = len(set(values)) > 1
             if differs:
                 self.differing.append(name)
-                table.add_row(DIFFERS, Text(name, style="bold"), *(Text(v, style="bold reverse") for v in values))
+                marked = (Text(value, style="bold reverse") for value in values)
+                table.add_row(DIFFERS, Text(name, style="bold"), *marked)
             else:
                 table.add_row("", name, *values)
         summary = ", ".join(self.differing) if self.differing else "none"
@@ -105,7 +106,8 @@ class CompareScreen(Screen):
             validated = [r for r in records if r.get("val_acc") is not None]
             xs = [float(r["epoch"]) for r in validated]
             colour, label = COLOURS[i % len(COLOURS)], self.short_id(i)
-            accuracy.append(Series(label, xs, [100 * r["val_acc"] for r in validated], marker(i), colour))
+            accuracies = [100 * r["val_acc"] for r in validated]
+            accuracy.append(Series(label, xs, accuracies, marker(i), colour))
             loss.append(Series(label, xs, [r["val_loss"] for r in validated], marker(i), colour))
         self.query_one("#compare-accuracy", Chart).plot(accuracy)
         self.query_one("#compare-loss", Chart).plot(loss)

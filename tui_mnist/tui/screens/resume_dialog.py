@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_mnist.report import percent
@@ -49,7 +49,7 @@ class ResumeDialog(ModalScreen[ResumeChoice | None]):
             with Horizontal(id="resume-length"):
                 yield Label("epochs in all:")
                 yield Input(str(self.run.epochs), id="resume-total", type="integer", compact=True)
-            yield Label(
+            yield Static(
                 "Same settings from the newest checkpoint continue this run; an earlier "
                 "epoch or another length makes a new run that records this one as its parent.",
                 id="resume-hint",

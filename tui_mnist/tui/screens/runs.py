@@ -26,6 +26,11 @@ from tui_mnist.tui.screens.resume_dialog import ResumeChoice, ResumeDialog
 RELOAD_SECONDS = 2.0  # live runs move on: their epochs and states are re-read this often
 SELECTED = "✓"
 COLUMNS = ("", "run", "network", "best val", "test", "state", "started")
+GUTTER = " "  # between columns: the table's own cell padding costs two cells a column
+
+
+def cells(values) -> tuple[str, ...]:
+    return tuple(GUTTER + value for value in values)
 
 
 def state_text(summary: RunSummary) -> str:
@@ -44,10 +49,12 @@ class RunsScreen(Screen):
         Binding("space", "toggle_select", "select", tooltip="Select the run, or unselect it"),
         Binding("c", "compare", "compare",
                 tooltip="Compare the selected runs (or the run under the cursor)"),
-        Binding("enter", "open", "attach", tooltip="Attach to the live run under the cursor"),
+        # Before the table's own enter, so that the footer shows it (a click still selects).
+        Binding("enter", "open", "attach", priority=True,
+                tooltip="Attach to the live run under the cursor"),
         Binding("R", "resume", "resume", key_display="R",
                 tooltip="Continue the run from a checkpoint epoch, in the background"),
-        Binding("y", "copy_command", "copy command",
+        Binding("y", "copy_command", "copy",
                 tooltip="Copy the run's tui-mnist train command line"),
         Binding("escape", "back", "back", tooltip="Back to the settings"),
     ]
@@ -75,12 +82,12 @@ class RunsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-heading")
-        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(id="run-detail")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.query_one(DataTable).add_columns(*cells(COLUMNS))
         self.reload()
         self.set_interval(RELOAD_SECONDS, self.reload)
 
@@ -98,22 +105,22 @@ class RunsScreen(Screen):
                 table.add_row(*row, key=summary.id)
             if current is not None and current.id in self.runs:
                 table.move_cursor(row=table.get_row_index(current.id))
-        where = str(self.runs_dir)
-        count = f"{len(summaries)} run{'s' if len(summaries) != 1 else ''}" if summaries else "no runs yet"
+        count = f"{len(summaries)} run{'s' if len(summaries) != 1 else ''}"
         picked = f" · {len(self.selected)} selected" if self.selected else ""
-        self.query_one("#runs-heading", Static).update(f"{count} in {where}{picked}")
+        heading = f"{count if summaries else 'no runs yet'} in {self.runs_dir}{picked}"
+        self.query_one("#runs-heading", Static).update(heading)
         self.show_detail()
 
-    def row(self, summary: RunSummary) -> tuple:
-        return (
-            SELECTED if summary.id in self.selected else "",
+    def row(self, summary: RunSummary) -> tuple[str, ...]:
+        return cells((
+            SELECTED if summary.id in self.selected else " ",
             summary.id,
             summary.architecture,
             percent(summary.best_val_acc),
             percent(summary.test_acc),
             state_text(summary),
             started_short(summary.created),
-        )
+        ))
 
     def current(self) -> RunSummary | None:
         table = self.query_one(DataTable)
@@ -126,7 +133,7 @@ class RunsScreen(Screen):
         self.show_detail()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open()  # enter on the table
+        self.action_open()  # a click on the highlighted row
 
     def show_detail(self) -> None:
         summary = self.current()
@@ -134,8 +141,9 @@ class RunsScreen(Screen):
             text = "Runs started here or with `tui-mnist train` appear in this list."
         else:
             lines = [summary.command]
-            if summary.parent:
-                lines.append(f"continues run {summary.parent['run']} from epoch {summary.parent['epoch']}")
+            parent = summary.parent
+            if parent:
+                lines.append(f"continues run {parent['run']} from epoch {parent['epoch']}")
             if summary.error:
                 lines.append(f"error: {summary.error}")
             text = "\n".join(lines)

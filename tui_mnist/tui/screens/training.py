@@ -18,6 +18,7 @@ from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.session import (
     Batches,
+    CommandRefused,
     Event,
     LearningRateScaled,
     RunFailed,
@@ -58,6 +59,9 @@ class TrainingScreen(Screen):
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
         Binding("escape,c", "back", "configure",
                 tooltip="Back to the settings (once the run has ended)"),
+        Binding("d", "detach", "detach",
+                tooltip="Quit, leaving the run training in the background "
+                "(`tui-mnist attach` reconnects)"),
     ]
 
     state: reactive[str] = reactive("loading")
@@ -97,9 +101,6 @@ class TrainingScreen(Screen):
         # Laying out and drawing the screen first keeps that work out of the run's time.
         self.call_after_refresh(self.follow_session)
 
-    def on_unmount(self) -> None:
-        self.session.stop()
-
     @work(exclusive=True, group="session")
     async def follow_session(self) -> None:
         await self.session.start(self.config)
@@ -129,6 +130,9 @@ class TrainingScreen(Screen):
             self.state = "failed"
             self.notify(event.message, title="Training failed", severity="error", timeout=10)
             self._show_failure(event.message)
+        elif isinstance(event, CommandRefused):
+            self.notify(event.message, severity="warning")
+            return
         self._numbers_stale = self._charts_stale = True
         if self.state != "running":  # a step, a key press or the end: show it now
             self._show_numbers()
@@ -151,7 +155,9 @@ class TrainingScreen(Screen):
 
     def elapsed(self) -> float:
         running = self.clock() - self._running_since if self._running_since is not None else 0.0
-        return self._elapsed + running
+        # The run's own count wins when it began before this screen (attached, resumed).
+        trained = self.history.latest.seconds if self.history.latest else 0.0
+        return max(self._elapsed + running, trained)
 
     def _show_numbers(self) -> None:
         if not self.is_mounted:
@@ -177,10 +183,11 @@ class TrainingScreen(Screen):
     def _show_times(self) -> None:
         rate = self.history.samples_per_second
         eta = self.history.eta_seconds if self.state in ACTIVE else None
+        run = f"   run {self.session.run_id}" if self.session.run_id else ""
         self._show(
             "#stats",
             (f"{rate:,.0f} samples/s" if rate else "-- samples/s")
-            + f"   elapsed {duration(self.elapsed())}   ETA {duration(eta)}",
+            + f"   elapsed {duration(self.elapsed())}   ETA {duration(eta)}{run}",
         )
 
     def _show(self, selector: str, text: str) -> None:
@@ -242,6 +249,7 @@ class TrainingScreen(Screen):
             "inspect": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
             "back": state in ENDED,
+            "detach": self.session.detachable and state in ("running", "paused"),
         }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -264,7 +272,11 @@ class TrainingScreen(Screen):
         self.session.scale_lr(factor)
 
     async def action_inspect(self) -> None:
-        snapshot = await self.session.snapshot()
+        try:
+            snapshot = await self.session.snapshot()
+        except EngineError as error:
+            self.notify(str(error), title="No weights to inspect", severity="error", timeout=10)
+            return
         if snapshot is None:
             self.notify("no weights yet: the run has not started", severity="warning")
             return
@@ -298,3 +310,9 @@ class TrainingScreen(Screen):
 
     def action_back(self) -> None:
         self.dismiss()
+
+    def action_detach(self) -> None:
+        run = self.session.run_id
+        message = f"Run {run} goes on training in the background: tui-mnist attach {run}"
+        self.notify(message, title="Detached")
+        self.app.exit(message=message)  # the app's exit never stops a detachable run

@@ -1,0 +1,137 @@
+"""RemoteSession against a real detached trainer on a small MNIST: the app's session whose run
+outlives the app. Start, pause, one exact step, resume, a second session attached with the whole
+history, stop with the final weights kept, and closing without stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from runs_support import (  # noqa: F401 (fixtures)
+    one_blas_thread,
+    runs_env,
+    small_config,
+    small_data,
+)
+
+from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.metrics import evaluate
+from tui_mnist.engine.model_io import load_model
+from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.events import Batches, RunStarted, StateChanged
+from tui_mnist.remote_session import RemoteSession
+from tui_mnist.runs.client import RunClient
+from tui_mnist.runs.ledger import derived_state
+
+SLOW = small_config(epochs=50, batch_size=1, lr=0.01)  # ~0.2 s an epoch: time to act mid-run
+
+
+class Follower:
+    """Reads a session's events into a list, in the background."""
+
+    def __init__(self, session: RemoteSession):
+        self.events: list = []
+        self.task = asyncio.create_task(self._read(session))
+
+    async def _read(self, session: RemoteSession) -> None:
+        async for event in session.events():
+            self.events.append(event)
+
+    def of(self, kind) -> list:
+        return [event for event in self.events if isinstance(event, kind)]
+
+    def steps(self) -> list[int]:
+        return [record.step for batches in self.of(Batches) for record in batches.records]
+
+    def state(self) -> str | None:
+        changes = self.of(StateChanged)
+        return changes[-1].state if changes else None
+
+
+async def until(condition, timeout: float = 30.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, tmp_path):
+    owner = RemoteSession.new()
+    await owner.start(SLOW)
+    mine = Follower(owner)
+    await until(lambda: mine.steps(), what="the first batches")
+    client = RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / owner.run_id)
+    assert mine.of(RunStarted)[0].architecture == "784-16-10"
+
+    owner.pause()
+    await until(lambda: mine.state() == "paused", what="the pause")
+    paused_at = mine.steps()[-1]
+    assert client.status()["step"] == paused_at
+    owner.step("batch")
+    await until(lambda: mine.steps()[-1] == paused_at + 1, what="one step")
+    await asyncio.sleep(0.2)
+    assert client.status()["step"] == paused_at + 1  # exactly one batch, still paused
+    assert client.status()["state"] == "paused"
+
+    snapshot = await owner.snapshot()
+    assert snapshot.network.sizes == (784, 16, 10) and snapshot.step == paused_at + 1
+    assert len(snapshot.labels) == 500  # the small data set's test split
+
+    owner.resume()
+    await until(lambda: mine.state() == "running", what="running again")
+    await until(lambda: mine.of(EpochProgress), what="an epoch")
+
+    # A second session on the same run: the history first, then the live run.
+    watcher = RemoteSession.attach(client.folder.path)
+    await watcher.start(SLOW)
+    theirs = Follower(watcher)
+    await until(lambda: theirs.of(StateChanged) and theirs.state() != "loading", what="history")
+    replayed = theirs.of(EpochProgress)
+    assert [e.epoch for e in replayed] == [r["epoch"] for r in client.folder.epoch_metrics()]
+    assert theirs.steps() and theirs.steps() == sorted(theirs.steps())
+
+    owner.stop()
+    await until(lambda: mine.of(RunFinished) and theirs.of(RunFinished), what="the end")
+    finished = mine.of(RunFinished)[0]
+    assert finished.stopped and theirs.of(RunFinished)[0] == finished
+    assert owner.join(1) and watcher.join(1)
+
+    # The run's trainer is gone, yet its final weights (mid-epoch) can still be saved: they
+    # are the ones the final test accuracy was measured on.
+    saved = await owner.save_model(tmp_path / "final.npz")
+    model = load_model(saved)
+    data = load_dataset(small_data, val=SLOW.val)
+    _, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
+    assert accuracy == finished.test_acc
+    owner.close()
+    watcher.close()
+    await until(lambda: derived_state(client.folder) == "stopped", what="the stopped state")
+
+    # Too late to subscribe (a short run ends before its follower connects): the run's folder
+    # tells the same story, from its newest checkpoint's history to its final record.
+    late = RemoteSession.attach(client.folder.path)
+    await late.start(SLOW)
+    after = Follower(late)
+    await until(lambda: after.of(RunFinished), what="the end, from the folder")
+    assert after.of(RunFinished) == [finished]
+    assert after.of(RunStarted) == mine.of(RunStarted)
+    epochs = [e.epoch for e in after.of(EpochProgress)]
+    assert epochs == list(range(1, finished.epochs_completed + 1))
+    late.close()
+
+
+async def test_closing_a_session_leaves_its_run_training(runs_env):
+    session = RemoteSession.new()
+    await session.start(SLOW)
+    follower = Follower(session)
+    await until(lambda: follower.steps(), what="the first batches")
+    client = RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / session.run_id)
+    session.close()
+    follower.task.cancel()  # a closed session reports nothing more
+    step = client.status()["step"]
+    await until(lambda: client.status()["step"] > step + 100, what="training after close")
+    client.stop()
+    await until(lambda: derived_state(client.folder) == "stopped", what="the stopped state")
