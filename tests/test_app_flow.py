@@ -49,3 +49,12 @@ async def test_configure_train_inspect_and_back():
         await until(pilot, lambda: app.screen is not training)
         assert isinstance(app.screen, TrainingScreen)
         assert app.screen.config == training.config
+
+
+async def test_the_first_screen_is_styled_by_its_own_stylesheet():
+    # Textual does not load the default screen's CSS_PATH by itself; the app must.
+    app = make_app(batches_per_epoch=5, delay=0.0)
+    async with app.run_test(size=(80, 24)):
+        presets = app.screen.query_one("#presets")
+        assert presets.styles.height.value == 1
+        assert presets.styles.margin.bottom == 1

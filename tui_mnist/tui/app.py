@@ -40,7 +40,13 @@ QUIT_GRACE_SECONDS = 1.0
 
 
 class MnistApp(App):
-    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    # Absolute paths: subclasses live elsewhere. The first screen is the app's default screen,
+    # whose own CSS_PATH Textual 8 never loads (only pushed screens get theirs): load it here.
+    CSS_PATH = [
+        Path(__file__).with_name("app.tcss"),
+        Path(__file__).parent / "screens" / "configure.tcss",
+        Path(__file__).parent / "screens" / "inspector.tcss",
+    ]
     TITLE = "tui-mnist"
     BINDINGS = [
         Binding("f1", "help", "help", tooltip="List the keys of this screen"),
