@@ -34,9 +34,10 @@ def epoch_line(record: EpochProgress) -> str:
 
 def final_line(record: RunFinished) -> str:
     how = "stopped early" if record.stopped else "done"
+    epochs = f"{record.epochs_completed} epoch{'' if record.epochs_completed == 1 else 's'}"
     return (
         f"test accuracy {percent(record.test_acc)}  (loss {number(record.test_loss)}; "
-        f"{how} after {record.epochs_completed} epochs, {record.seconds:.1f}s training)"
+        f"{how} after {epochs}, {record.seconds:.1f}s training)"
     )
 
 
