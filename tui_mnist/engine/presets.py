@@ -31,10 +31,12 @@ PRESETS: dict[str, tuple[str, TrainConfig]] = {
     ),
     "best": (
         "99 % test accuracy in about a minute (randomly shifted digits)",
-        # Weight decay and lr 0.1 scored best on validation with and without augmentation.
+        # With shifts, one wide layer scored the best validation accuracy for a minute of
+        # training (784-800-800-10 and 784-512-512-10 came close, at 1.6x and 0.8x its cost
+        # per epoch); lr 0.1 with weight decay 5e-4 was the best of the pairs tried.
         TrainConfig(
-            hidden=(800, 800),
-            epochs=15,
+            hidden=(1024,),
+            epochs=20,
             batch_size=128,
             lr=0.1,
             optimizer="momentum",
