@@ -107,12 +107,14 @@ async def test_a_preset_fills_every_field_and_the_summary_follows():
         await pilot.pause()
         best = PRESETS["best"][1]
         screen = app.screen
-        assert screen.query_one("#hidden", Input).value == "800,800"
+        assert screen.query_one("#hidden", Input).value == ",".join(map(str, best.hidden))
         assert screen.query_one("#epochs", Input).value == str(best.epochs)
         assert screen.query_one("#schedule", Select).value == best.schedule
         assert screen.query_one("#augment", Select).value == best.augment
         assert screen.query_one("#standardize", Select).value is True
-        assert "784-800-800-10: 1,276,810 parameters" in shown(app, "#parameters")
+        sizes = (784, *best.hidden, 10)
+        weights_and_biases = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        assert f"{best.architecture}: {weights_and_biases:,} parameters" in shown(app, "#parameters")
         assert screen.query_one("#command", TextArea).text == best.command_line()
         await pilot.press("y")
         assert app.clipboard == best.command_line()

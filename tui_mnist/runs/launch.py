@@ -54,8 +54,8 @@ def resume_detached(
 
 def launch(folder: RunFolder, timeout: float = START_TIMEOUT) -> subprocess.Popen:
     """Start the detached trainer of an existing run folder (new, or to continue in place);
-    returns when its control socket answers. RunError, quoting the trainer's last words, if it
-    exits first or does not answer within `timeout` seconds."""
+    returns when its control socket answers, or when it has already finished. RunError, quoting
+    the trainer's last words, if it fails first or does not answer within `timeout` seconds."""
     command = [
         sys.executable, "-m", "tui_mnist", "train",
         "--runs-dir", str(folder.runs_dir), "--run-id", folder.id,
@@ -72,6 +72,8 @@ def launch(folder: RunFolder, timeout: float = START_TIMEOUT) -> subprocess.Pope
     deadline = time.monotonic() + timeout
     while not _answers(folder):
         if trainer.poll() is not None:
+            if trainer.returncode == 0:
+                return trainer  # a short run can finish before its socket is ever probed
             raise RunError(f"the trainer of run {folder.id} failed to start: {last_line(folder)}")
         if time.monotonic() > deadline:
             raise RunError(
