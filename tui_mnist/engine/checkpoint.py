@@ -18,7 +18,7 @@ import numpy as np
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Dataset, Normalizer
 from tui_mnist.engine.errors import ConfigError, ModelFileError
-from tui_mnist.engine.files import load_bundle, save_bundle
+from tui_mnist.engine.files import load_versioned_bundle, save_bundle
 from tui_mnist.engine.model_io import network_arrays, network_from_arrays
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.training import Trainer
@@ -79,14 +79,7 @@ def save_checkpoint(path: str | Path, trainer: Trainer, extra: dict | None = Non
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read and check a checkpoint; anything unreadable or inconsistent is a ModelFileError."""
     path = Path(path)
-    arrays, meta = load_bundle(path)
-    if meta.get("format") != CHECKPOINT_FORMAT:
-        raise ModelFileError(f"{path}: not a tui-mnist checkpoint")
-    if meta.get("version") != CHECKPOINT_VERSION:
-        raise ModelFileError(
-            f"{path}: checkpoint version {meta.get('version')} is not supported "
-            f"(this tui-mnist reads version {CHECKPOINT_VERSION})"
-        )
+    arrays, meta = load_versioned_bundle(path, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, "checkpoint")
     for name, kind in COUNTERS.items():
         value = meta.get(name)
         if isinstance(value, bool) or not isinstance(value, (int, float) if kind is float else int):

@@ -87,3 +87,18 @@ def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if not isinstance(meta, dict):
         raise ModelFileError(f"{path}: metadata is not a JSON object")
     return arrays, meta
+
+
+def load_versioned_bundle(
+    path: Path, expected_format: str, version: int, kind: str
+) -> tuple[dict[str, np.ndarray], dict]:
+    """`load_bundle`, refusing a file of another format or of a version this code cannot read."""
+    arrays, meta = load_bundle(path)
+    if meta.get("format") != expected_format:
+        raise ModelFileError(f"{path}: not a tui-mnist {kind}")
+    if meta.get("version") != version:
+        raise ModelFileError(
+            f"{path}: {kind} version {meta.get('version')} is not supported "
+            f"(this tui-mnist reads version {version})"
+        )
+    return arrays, meta

@@ -10,7 +10,7 @@ import numpy as np
 from tui_mnist.engine.activations import ACTIVATIONS
 from tui_mnist.engine.data import Normalizer
 from tui_mnist.engine.errors import ModelFileError
-from tui_mnist.engine.files import load_bundle, save_bundle
+from tui_mnist.engine.files import load_versioned_bundle, save_bundle
 from tui_mnist.engine.network import DTYPES, Network
 
 MODEL_FORMAT = "tui-mnist-model"
@@ -83,14 +83,7 @@ def network_from_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict) -
 
 def load_model(path: str | Path) -> SavedModel:
     path = Path(path)
-    arrays, meta = load_bundle(path)
-    if meta.get("format") != MODEL_FORMAT:
-        raise ModelFileError(f"{path}: not a tui-mnist model file")
-    if meta.get("version") != MODEL_VERSION:
-        raise ModelFileError(
-            f"{path}: model format version {meta.get('version')} is not supported "
-            f"(this tui-mnist reads version {MODEL_VERSION})"
-        )
+    arrays, meta = load_versioned_bundle(path, MODEL_FORMAT, MODEL_VERSION, "model file")
     network = network_from_arrays(path, arrays, meta)
     try:
         normalizer = Normalizer(**meta["normalizer"])
