@@ -7,7 +7,7 @@ the script prints the median samples per second of each and the median of the pe
 (torch time / engine time for the same number of batches; above 1 means the engine is faster).
 Alternating short chunks keeps a shared machine's changing load from favouring either side.
 
-    python benchmarks/compare_torch.py [--rounds 9] [--threads N] [--only a,b,c]
+    python benchmarks/compare_torch.py [--rounds 9] [--threads N] [--only a,b,c] [--torch-fused]
 
 PyTorch is the optional `bench` extra (pip install -e '.[bench]'); without it the script says
 so and exits 0.
@@ -17,7 +17,8 @@ What each side does per batch: the engine's `Trainer.run()` generator as the app
 progress record). The torch loop is idiomatic eager code and gets the data already as one
 float32 tensor: index the batch, zero_grad, forward, cross_entropy, backward, step, and read
 back the loss and the number of correct predictions (the same per-batch numbers the engine
-reports).
+reports). Its optimizers are PyTorch's defaults; `--torch-fused` gives it the fused
+single-kernel ones instead.
 """
 
 from __future__ import annotations
@@ -88,10 +89,11 @@ def engine_losses(trainer: Trainer) -> Iterator[float]:
             yield record.loss
 
 
-def torch_losses(torch, trainer: Trainer, images, labels) -> Iterator[float]:
+def torch_losses(torch, trainer: Trainer, images, labels, fused: bool) -> Iterator[float]:
     """The same network, weights, batches and optimizer in PyTorch eager, one loss per batch."""
     nn, functional = torch.nn, torch.nn.functional
     config = trainer.config
+    fused = fused or None  # None: PyTorch picks its default implementation
     activation = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[config.activation]
     layers = []
     for w, b in zip(trainer.network.weights, trainer.network.biases):
@@ -102,10 +104,12 @@ def torch_losses(torch, trainer: Trainer, images, labels) -> Iterator[float]:
         layers += [linear, activation()]
     model = nn.Sequential(*layers[:-1])
     if config.optimizer == "adam":
-        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, fused=fused)
     else:
         momentum = config.momentum if config.optimizer == "momentum" else 0.0
-        optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=momentum)
+        optimizer = torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=momentum, fused=fused
+        )
     # The engine shuffles with its own generator; a copy taken before it starts replays it.
     order_rng = copy.deepcopy(trainer.rng)
     bs = config.batch_size
@@ -137,12 +141,12 @@ def timed_chunk(steps: Iterator[float], batches: int) -> float:
     return time.perf_counter() - started
 
 
-def compare(torch, case: Case, data, images, labels, rounds: int):
+def compare(torch, case: Case, data, images, labels, rounds: int, fused: bool):
     """Median samples/s of each side and the median of the per-round speed ratios."""
     config = case.config.with_changes(epochs=10_000)  # the chunks decide when to stop
     trainer = Trainer(config, data)
     ours = engine_losses(trainer)
-    theirs = torch_losses(torch, trainer, images, labels)
+    theirs = torch_losses(torch, trainer, images, labels, fused)
     first_ours = [next(ours) for _ in range(CHECKED_STEPS)]
     first_theirs = [next(theirs) for _ in range(CHECKED_STEPS)]
     gap = float(np.max(np.abs(np.subtract(first_ours, first_theirs))))
@@ -164,6 +168,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=9, help="timed chunks of each side")
     parser.add_argument("--threads", type=int, default=0, help="0: the engine's automatic choice")
     parser.add_argument("--only", default="a,b,c", help="cases to run, e.g. a,c")
+    parser.add_argument(
+        "--torch-fused", action="store_true", help="give torch its fused optimizers (not default)"
+    )
     args = parser.parse_args(argv)
     try:
         import torch
@@ -175,7 +182,8 @@ def main(argv=None) -> int:
     data = load_dataset(val=0)
     images = torch.from_numpy(np.array(data.x_train)).float().div_(255)
     labels = torch.from_numpy(data.y_train.astype(np.int64))
-    print(f"machine: {_bench.machine_line()}; torch {torch.__version__}")
+    optimizers = "fused" if args.torch_fused else "default (for-loop)"
+    print(f"machine: {_bench.machine_line()}; torch {torch.__version__}, {optimizers} optimizers")
     print(f"{'case':<5}{'network':<52}{'threads':>8}{'engine/s':>10}{'torch/s':>10}"
           f"{'ratio':>7}{'target':>8}")
     met_all = True
@@ -185,7 +193,9 @@ def main(argv=None) -> int:
         threads = _bench.threads_for(args.threads, case.config.batch_size)
         torch.set_num_threads(threads)
         with _bench.blas_threads(threads):
-            engine_rate, torch_rate, ratio = compare(torch, case, data, images, labels, args.rounds)
+            engine_rate, torch_rate, ratio = compare(
+                torch, case, data, images, labels, args.rounds, args.torch_fused
+            )
         met_all &= ratio >= case.target
         print(f"{case.name:<5}{describe(case.config):<52}{threads:>8}{engine_rate:>10,.0f}"
               f"{torch_rate:>10,.0f}{ratio:>7.2f}{'>= ' + str(case.target):>8}")

@@ -33,9 +33,8 @@ def peak_rss_mb(arguments: list[str]) -> float:
 
 def child_peak(arguments: list[str]) -> float:
     """Measure in a separate interpreter so each run's peak is its own, not the maximum so far."""
-    output = subprocess.run(
-        [sys.executable, __file__, "--child", *arguments], check=True, capture_output=True, text=True
-    ).stdout
+    command = [sys.executable, __file__, "--child", *arguments]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return float(output)
 
 
@@ -50,7 +49,8 @@ def main(argv=None) -> int:
     default = child_peak([])
     print(f"tui-mnist train (defaults): peak RSS {default:.0f} MB (budget {BUDGET_MB} MB)")
     for preset in args.preset:
-        print(f"tui-mnist train --preset {preset}: peak RSS {child_peak(['--preset', preset]):.0f} MB")
+        peak = child_peak(["--preset", preset])
+        print(f"tui-mnist train --preset {preset}: peak RSS {peak:.0f} MB")
     return 0 if default <= BUDGET_MB else 1
 
 

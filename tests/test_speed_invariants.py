@@ -1,6 +1,8 @@
-"""Guards for the speed work: the in-place, mask-multiplying activations still compute their
-textbook definitions, and reused workspace buffers never leak between batches of different sizes.
-(Gradient checks, optimizer formulas and same-seed determinism are tested elsewhere.)"""
+"""Guards for the speed and memory work: the in-place, mask-multiplying activations still compute
+their textbook definitions, reused workspace buffers never leak between batches of different
+sizes, and input standardization (fitted from a pixel histogram, applied in the buffer's own
+precision) matches the plain formulas. (Gradient checks, optimizer formulas and same-seed
+determinism are tested elsewhere.)"""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import numpy as np
 import pytest
 
 from tui_mnist.engine.activations import ACTIVATIONS, LEAKY_SLOPE
+from tui_mnist.engine.data import HISTOGRAM_ROWS, Normalizer
 from tui_mnist.engine.network import Network, Workspace
 
 DEFINITIONS = {
@@ -63,3 +66,27 @@ def test_smaller_batches_in_a_reused_workspace_match_a_fresh_one():
         assert reused == fresh
         for got, want in zip(big.grads, fresh_workspace.grads):
             np.testing.assert_array_equal(got, want)
+
+
+def test_standardization_matches_mean_and_std():
+    rng = np.random.default_rng(3)
+    # Skewed like MNIST (mostly background), over several histogram blocks and a partial one.
+    images = (rng.random((2 * HISTOGRAM_ROWS + 7, 30)) ** 4 * 256).astype(np.uint8)
+    normalizer = Normalizer.fit(images, standardize=True)
+    x = images / 255.0
+    np.testing.assert_allclose(normalizer.scale, 1 / (255 * x.std()), rtol=1e-12)
+    np.testing.assert_allclose(normalizer.offset, -x.mean() / x.std(), rtol=1e-12)
+    standardized = normalizer.apply(images, np.empty(images.shape))
+    np.testing.assert_allclose(standardized.mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(standardized.std(), 1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_normalizer_applies_scale_then_offset_in_the_buffer_precision(dtype):
+    pixels = np.arange(256, dtype=np.uint8).reshape(8, 32)
+    normalizer = Normalizer(scale=1 / (255 * 0.3081), offset=-0.1307 / 0.3081)
+    out = normalizer.apply(pixels, np.empty(pixels.shape, dtype))
+    assert out.dtype == dtype
+    expected = pixels * normalizer.scale + normalizer.offset
+    # Absolute: the offset cancels the product near zero; terms are at most ~3 in size.
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6 if dtype == np.float32 else 1e-14)
