@@ -85,8 +85,10 @@ async def test_range_rules_come_from_the_config():
         await retype(pilot, "lr", "0")
         await retype(pilot, "epochs", "2.5")
         await retype(pilot, "data_dir", "no-such-dir")
+        await retype(pilot, "dropout", "1")
         problems = shown(app, "#problems")
         assert "learning rate must be a positive number" in problems
+        assert "dropout must be in [0, 1)" in problems
         assert 'epochs: "2.5" is not a whole number' in problems
         assert 'data directory: "no-such-dir" is not a directory' in problems
         assert start_disabled(app)
@@ -94,6 +96,7 @@ async def test_range_rules_come_from_the_config():
         await retype(pilot, "lr", "0.1")
         await retype(pilot, "epochs", "2")
         await retype(pilot, "data_dir", "")
+        await retype(pilot, "dropout", "0.5")
         # Each field is fine alone; together with the hidden warmup the run is not.
         assert shown(app, "#problems") == "✗ warmup must be shorter than the run"
         assert start_disabled(app)
@@ -111,6 +114,7 @@ async def test_a_preset_fills_every_field_and_the_summary_follows():
         assert screen.query_one("#epochs", Input).value == str(best.epochs)
         assert screen.query_one("#schedule", Select).value == best.schedule
         assert screen.query_one("#augment", Select).value == best.augment
+        assert screen.query_one("#dropout", Input).value == str(best.dropout) != "0.0"
         assert screen.query_one("#standardize", Select).value is True
         sizes = (784, *best.hidden, 10)
         weights_and_biases = sum(a * b + b for a, b in zip(sizes, sizes[1:]))

@@ -35,8 +35,11 @@ def run_saving_at(trainer: Trainer, epoch: int, path) -> list:
 
 @pytest.mark.parametrize(
     "changes",
-    [{}, {"augment": "shift", "optimizer": "adam", "lr": 0.003, "schedule": "cosine"}],
-    ids=["momentum", "shift+adam+cosine"],
+    [
+        {},
+        {"augment": "shift", "dropout": 0.2, "optimizer": "adam", "lr": 0.003, "schedule": "cosine"},
+    ],
+    ids=["momentum", "shift+dropout+adam+cosine"],
 )
 def test_resuming_from_epoch_1_reproduces_the_uninterrupted_run(mnist_small, tmp_path, changes):
     config = SMALL.with_changes(**changes)

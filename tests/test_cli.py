@@ -76,6 +76,7 @@ def test_eval_json_reproduces_the_training_runs_test_accuracy(trained):
         ["train", "--lr", "fast"],
         ["train", "--activation", "swish"],
         ["train", "--warmup-epochs", "9"],
+        ["train", "--dropout", "1"],
         ["train", "--no-such-flag"],
         ["eval"],
     ],

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tui_mnist.engine.activations import ACTIVATIONS
+from tui_mnist.engine.dropout import Dropout
 from tui_mnist.engine.losses import softmax_cross_entropy
 from tui_mnist.engine.network import Network, Workspace
 
@@ -30,26 +31,26 @@ def small_problem(sizes, activation, seed=0):
     return network, x, y
 
 
-def analytic_gradients(network, x, y):
+def analytic_gradients(network, x, y, dropout=None):
     workspace = Workspace(network, len(x))
-    network.train_step(x, y, workspace)
+    network.train_step(x, y, workspace, dropout)
     return [g.copy() for g in workspace.grads]
 
 
-def loss_of(network, x, y):
-    return softmax_cross_entropy(network.forward(x, Workspace(network, len(x))), y)
+def loss_of(network, x, y, dropout=None):
+    return softmax_cross_entropy(network.forward(x, Workspace(network, len(x)), dropout), y)
 
 
-def numeric_gradients(network, x, y):
+def numeric_gradients(network, x, y, dropout=None):
     gradients = []
     for p in network.parameters:
         g = np.empty_like(p)
         for index in np.ndindex(p.shape):
             saved = p[index]
             p[index] = saved + EPS
-            above = loss_of(network, x, y)
+            above = loss_of(network, x, y, dropout)
             p[index] = saved - EPS
-            below = loss_of(network, x, y)
+            below = loss_of(network, x, y, dropout)
             p[index] = saved
             g[index] = (above - below) / (2 * EPS)
         gradients.append(g)
@@ -74,6 +75,36 @@ def test_backprop_matches_finite_differences(activation, sizes):
     )
     assert len(errors) == 2 * (len(sizes) - 1)  # every weight and bias was checked
     assert max(errors.values()) < TOLERANCE, errors
+
+
+def drawn_dropout(network, rows, rate=0.5, seed=1):
+    """Dropout with one batch's masks drawn; forward passes reuse them until the next draw."""
+    dropout = Dropout(rate, network.hidden, rows, network.dtype)
+    dropout.draw(np.random.default_rng(seed), rows)
+    return dropout
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_backprop_with_dropout_matches_finite_differences(activation):
+    network, x, y = small_problem((6, 5, 4, 3), activation)
+    dropout = drawn_dropout(network, len(x))
+    kept = [np.count_nonzero(mask) for mask in dropout.masks]
+    assert all(0 < k < mask.size for k, mask in zip(kept, dropout.masks))  # some of each
+    errors = relative_errors(
+        network,
+        analytic_gradients(network, x, y, dropout),
+        numeric_gradients(network, x, y, dropout),
+    )
+    assert max(errors.values()) < TOLERANCE, errors
+
+
+def test_checker_catches_dropout_left_out_of_the_backward_pass():
+    network, x, y = small_problem((6, 5, 4, 3), "relu")
+    dropout = drawn_dropout(network, len(x))
+    numeric = numeric_gradients(network, x, y, dropout)
+    dropout.backward = lambda layer, grad: None
+    errors = relative_errors(network, analytic_gradients(network, x, y, dropout), numeric)
+    assert errors["W0"] > 100 * TOLERANCE
 
 
 def test_softmax_regression_gradients():

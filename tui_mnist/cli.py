@@ -83,6 +83,7 @@ def _add_train_parser(commands) -> None:
     add("--momentum", type=float, help=f"momentum coefficient (default {d.momentum})")
     add("--nesterov", action="store_true", default=None, help="Nesterov momentum")
     add("--weight-decay", type=_non_negative_float, help="L2 weight decay on weights (default 0)")
+    add("--dropout", type=float, help="chance of zeroing each hidden unit's output while training, in [0, 1) (default 0)")
     add("--schedule", choices=choices.SCHEDULE_NAMES, help=f"learning-rate schedule (default {d.schedule})")
     add("--warmup-epochs", type=_non_negative_float, help="linear warmup length in epochs (default 0)")
     add("--seed", type=_non_negative_int, help=f"random seed: same seed, same numbers (default {d.seed})")

@@ -42,6 +42,7 @@ class TrainConfig:
     momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
+    dropout: float = 0.0  # probability of zeroing a hidden unit's output while training
     schedule: str = "constant"
     warmup_epochs: float = 0.0
     seed: int = 0
@@ -87,6 +88,7 @@ class TrainConfig:
             math.isfinite(self.weight_decay) and self.weight_decay >= 0,
             "weight decay must be 0 or more",
         )
+        need(0 <= self.dropout < 1, "dropout must be in [0, 1)")
         need(self.schedule in SCHEDULE_NAMES, f"schedule must be one of {', '.join(SCHEDULE_NAMES)}")
         need(0 <= self.warmup_epochs < self.epochs, "warmup must be shorter than the run")
         need(self.seed >= 0, "seed must be 0 or more")

@@ -34,7 +34,8 @@ PRESETS: dict[str, tuple[str, TrainConfig]] = {
         "99 % test accuracy in about a minute (randomly shifted digits)",
         # With shifts, one wide layer scored the best validation accuracy for a minute of
         # training (784-800-800-10 and 784-512-512-10 came close, at 1.6x and 0.8x its cost
-        # per epoch); lr 0.1 with weight decay 5e-4 was the best of the pairs tried.
+        # per epoch); lr 0.1 with weight decay 5e-4 was the best of the pairs tried, and
+        # dropout 0.2 edged out 0.1 and none.
         TrainConfig(
             hidden=(1024,),
             epochs=20,
@@ -42,6 +43,7 @@ PRESETS: dict[str, tuple[str, TrainConfig]] = {
             lr=0.1,
             optimizer="momentum",
             weight_decay=5e-4,
+            dropout=0.2,
             schedule="cosine",
             standardize=True,
             augment="shift",

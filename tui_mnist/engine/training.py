@@ -19,6 +19,7 @@ import numpy as np
 from tui_mnist.engine.augment import shift_batch
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import NUM_CLASSES, Dataset
+from tui_mnist.engine.dropout import Dropout, dropout_bytes
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.memory import check_fits
 from tui_mnist.engine.metrics import evaluate
@@ -43,10 +44,11 @@ class Trainer:
         self.data = data
         sizes = layer_sizes(config, data)
         itemsize = np.dtype(DTYPES[config.dtype]).itemsize
-        check_fits(
-            training_bytes(sizes, config.batch_size, OPTIMIZER_SLOTS[config.optimizer], itemsize),
-            f"training a {'-'.join(map(str, sizes))} network",
-        )
+        batch_rows = min(config.batch_size, len(data.x_train))
+        needed = training_bytes(sizes, batch_rows, OPTIMIZER_SLOTS[config.optimizer], itemsize)
+        if config.dropout:
+            needed += dropout_bytes(config.hidden, batch_rows, itemsize)
+        check_fits(needed, f"training a {'-'.join(map(str, sizes))} network")
         self.rng = np.random.default_rng(config.seed)
         self.network = network or Network.create(sizes, config.activation, self.rng, config.dtype)
         self.optimizer = make_optimizer(
@@ -65,8 +67,12 @@ class Trainer:
             warmup_steps=round(config.warmup_epochs * self.batches_per_epoch),
             step_every=max(1, config.epochs // 3) * self.batches_per_epoch,
         )
-        batch_rows = min(config.batch_size, n_train)
         self.workspace = Workspace(self.network, batch_rows)
+        self.dropout = (
+            Dropout(config.dropout, config.hidden, batch_rows, self.network.dtype)
+            if config.dropout
+            else None
+        )
         self.eval_workspace = Workspace(self.network, EVAL_CHUNK)
         self.pixels = np.empty((batch_rows, data.n_features), np.uint8)
         # Labels as index-sized integers once, so no batch converts them again for indexing.
@@ -111,7 +117,9 @@ class Trainer:
                 pixels = shift_batch(pixels, data.shape, self.rng, self.shifted[:m])
             x = data.normalizer.apply(pixels, self.workspace.inputs[:m])
             y = np.take(self.train_labels, indices, out=self.batch_labels[:m], mode="clip")
-            loss, correct = self.network.train_step(x, y, self.workspace)
+            if self.dropout is not None:
+                self.dropout.draw(self.rng, m)
+            loss, correct = self.network.train_step(x, y, self.workspace, self.dropout)
             if not math.isfinite(loss) or loss > DIVERGED_LOSS:
                 raise TrainingDiverged(
                     f"loss diverged at epoch {epoch} batch {batch + 1} (loss {loss:.3g}): "

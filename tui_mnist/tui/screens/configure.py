@@ -119,6 +119,8 @@ RIGHT_FIELDS = (
           parse=parse_whole),
     Field("augment", "augment", "Random one-pixel shifts of the training images.",
           choices=named(AUGMENTATIONS)),
+    Field("dropout", "dropout", "Chance of zeroing each hidden unit while training, in [0, 1); "
+          "0 for none.", parse=parse_number),
     Field("standardize", "standardize", "Scale pixels to mean 0, std 1 instead of [0, 1].",
           choices=NO_YES),
 )
