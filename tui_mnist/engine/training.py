@@ -44,7 +44,8 @@ class Trainer:
         self.data = data
         sizes = layer_sizes(config, data)
         itemsize = np.dtype(DTYPES[config.dtype]).itemsize
-        batch_rows = min(config.batch_size, len(data.x_train))
+        n_train = len(data.x_train)
+        batch_rows = min(config.batch_size, n_train)
         needed = training_bytes(sizes, batch_rows, OPTIMIZER_SLOTS[config.optimizer], itemsize)
         if config.dropout:
             needed += dropout_bytes(config.hidden, batch_rows, itemsize)
@@ -58,7 +59,6 @@ class Trainer:
             momentum=config.momentum,
             nesterov=config.nesterov,
         )
-        n_train = len(data.x_train)
         self.batches_per_epoch = math.ceil(n_train / config.batch_size)
         self.schedule = Schedule(
             kind=config.schedule,
