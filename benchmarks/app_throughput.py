@@ -29,8 +29,9 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.progress import RunFinished
 from tui_mnist.engine.training import Trainer
-from tui_mnist.remote_session import RemoteSession
-from tui_mnist.session import RunStarted, ThreadSession
+from tui_mnist.live.events import RunStarted
+from tui_mnist.session.detached import DetachedSession
+from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import MnistApp
 from tui_mnist.tui.screens.training import TrainingScreen
 
@@ -110,7 +111,7 @@ def main() -> int:
           f"{samples:,} samples, {threads} BLAS threads; {args.rounds} rounds, alternating")
     runs_dir = Path(tempfile.mkdtemp(prefix="tui-mnist-bench-runs-"))
     # The app trains real runs in a detached process; the in-process session is measured too.
-    makers = {"app": lambda: RemoteSession.new(runs_dir), "app-thread": ThreadSession}
+    makers = {"app": lambda: DetachedSession.new(runs_dir), "app-thread": ThreadSession}
     rates: dict[str, list[float]] = {"headless": [], **{side: [] for side in makers}}
     for round_number in range(1, args.rounds + 1):
         rates["headless"].append(headless(config, samples))

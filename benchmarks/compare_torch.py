@@ -27,8 +27,8 @@ import argparse
 import copy
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import _bench
 import numpy as np

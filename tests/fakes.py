@@ -17,7 +17,7 @@ from tui_mnist.engine.data import Dataset, Normalizer
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
-from tui_mnist.session import ThreadSession
+from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import MnistApp
 
 SECONDS_PER_BATCH = 0.01  # the scripted training time, so samples/s and ETA are exact

@@ -5,12 +5,11 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from fakes import FakeTrainer, fast_config, final_test_accuracy, make_app, until
 from rich.console import Console
 
-from fakes import FakeTrainer, fast_config, final_test_accuracy, make_app, until
-
 from tui_mnist.engine.model_io import load_model
-from tui_mnist.session import ThreadSession
+from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import run_app
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen

@@ -116,7 +116,7 @@ def test_a_corrupt_model_file_is_refused(tmp_path):
 
 def test_flags_override_the_preset():
     sys.path.insert(0, str(ROOT))
-    from tui_mnist.cli import build_parser, config_from_args
+    from tui_mnist.cli.parser import build_parser, config_from_args
     from tui_mnist.engine.presets import PRESETS
 
     args = build_parser().parse_args(["train", "--preset", "fast", "--epochs", "1"])

@@ -13,7 +13,6 @@ from tui_mnist.engine import data
 from tui_mnist.engine.data import (
     DATA_ENV,
     IMAGE_MAGIC,
-    LABEL_MAGIC,
     find_data_dir,
     load_dataset,
     load_raw,

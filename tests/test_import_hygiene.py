@@ -9,15 +9,15 @@ import sys
 
 UI_PACKAGES = ("textual", "plotext", "rich")
 
-PROBE = """
+PROBE = f"""
 import importlib, json, pkgutil, sys
 import tui_mnist.engine
 modules = ["tui_mnist.engine." + m.name for m in pkgutil.iter_modules(tui_mnist.engine.__path__)]
 for name in modules + sys.argv[1:]:
     importlib.import_module(name)
-ui = [m for m in sys.modules if m.split(".")[0] in {ui}]
+ui = [m for m in sys.modules if m.split(".")[0] in {set(UI_PACKAGES)}]
 print(json.dumps({{"imported": modules, "ui": sorted(ui)}}))
-""".format(ui=set(UI_PACKAGES))
+"""
 
 
 def probe(*extra_imports: str) -> dict:

@@ -18,11 +18,11 @@ from runs_support import (  # noqa: F401 (fixtures)
 
 from tui_mnist.engine.model_io import load_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.live.events import Batches, LearningRateScaled, RunFailed, RunStarted, StateChanged
 from tui_mnist.runs import RunError
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.execute import execute_run
 from tui_mnist.runs.store import RunFolder, resolve_runs_dir
-from tui_mnist.events import Batches, LearningRateScaled, RunFailed, RunStarted, StateChanged
 
 QUIET = 0.3  # seconds a paused run is watched for (absence of) progress
 

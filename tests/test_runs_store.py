@@ -16,14 +16,13 @@ from runs_support import wait_for
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
-from tui_mnist.runs import RunError
+from tui_mnist.live.events import Batches
+from tui_mnist.runs import RunError, store
 from tui_mnist.runs.export import write_metrics_csv
 from tui_mnist.runs.history import RunHistory, batch_sample
 from tui_mnist.runs.ledger import STALE_AFTER, derived_state, list_runs, process_start_ticks
 from tui_mnist.runs.resume import parse_reference
-from tui_mnist.runs import store
 from tui_mnist.runs.store import RUNS_ENV, RunFolder, find_run, new_run_id, resolve_runs_dir
-from tui_mnist.events import Batches
 
 CONFIG = TrainConfig(hidden=(16,), epochs=2)
 

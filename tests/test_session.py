@@ -11,14 +11,8 @@ from fakes import FakeTrainer, fake_session, final_test_accuracy, tiny_dataset
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.model_io import load_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
-from tui_mnist.session import (
-    Batches,
-    LearningRateScaled,
-    RunFailed,
-    RunStarted,
-    StateChanged,
-    ThreadSession,
-)
+from tui_mnist.live.events import Batches, LearningRateScaled, RunFailed, RunStarted, StateChanged
+from tui_mnist.session.thread import ThreadSession
 
 CONFIG = TrainConfig(hidden=(16,), epochs=3, batch_size=10, lr=0.1)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tui_mnist.engine.progress import BatchProgress
-from tui_mnist.events import RunStarted
+from tui_mnist.live.events import RunStarted
 from tui_mnist.tui import run_history
 from tui_mnist.tui.run_history import RunHistory, Smoother, duration
 from tui_mnist.tui.widgets.chart import thin

@@ -6,8 +6,8 @@ backward pass needs only the stored activations, not the pre-activations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

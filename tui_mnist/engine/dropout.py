@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 RANDOM_LEVELS = 1 << 16  # masks compare 16-bit random integers against the rate
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from tui_mnist.engine.augment import shift_batch
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import NUM_CLASSES, Dataset
+from tui_mnist.engine.data import NUM_CLASSES, Dataset, load_dataset
 from tui_mnist.engine.dropout import Dropout, dropout_bytes
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.memory import check_fits
@@ -32,6 +32,11 @@ from tui_mnist.engine.schedules import Schedule
 # even if the numbers are still finite.
 DIVERGED_LOSS = 100.0
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
+
+
+def load_data_for(config: TrainConfig) -> Dataset:
+    """The data set a run of `config` trains on (its directory, validation split, scaling)."""
+    return load_dataset(config.data_dir, val=config.val, standardize=config.standardize)
 
 
 def layer_sizes(config: TrainConfig, data: Dataset) -> tuple[int, ...]:

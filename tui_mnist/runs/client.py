@@ -3,7 +3,7 @@
     client = RunClient(run_dir)
     client.pause(); client.step("batch"); client.resume(); client.scale_lr(0.5); client.stop()
     with client.events() as events:      # blocking; history first, then live, ends with the run
-        for event in events: ...         # tui_mnist.events types
+        for event in events: ...         # tui_mnist.live.events types
 
 Every method raises RunError (an EngineError: one line for the user) when the run is not live
 or the trainer refuses the request.
@@ -12,10 +12,10 @@ or the trainer refuses the request.
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from tui_mnist.events import FINAL_EVENTS, Event
+from tui_mnist.live.events import FINAL_EVENTS, Event
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import derived_state
 from tui_mnist.runs.protocol import decode_event, decode_line, encode_line, socket_address

@@ -10,11 +10,11 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from tui_mnist.engine.progress import RunFinished
-from tui_mnist.events import Event
+from tui_mnist.live.events import Event
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import process_start_ticks, this_host
 from tui_mnist.runs.resume import starting_point
@@ -65,10 +65,9 @@ def execute_run(
     train to the end. `warn` receives one-line notices (skipped checkpoints, where the run
     starts from); `on_host` receives the RunHost before training begins (to wire signals)."""
     from tui_mnist.engine.checkpoint import restore_trainer
-    from tui_mnist.engine.training import Trainer
+    from tui_mnist.engine.training import Trainer, load_data_for
     from tui_mnist.runs.history import RunHistory
     from tui_mnist.runs.host import RunHost
-    from tui_mnist.session import load_data_for
 
     document = folder.read_config()
     if keep_checkpoints is None:

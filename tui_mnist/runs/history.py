@@ -4,11 +4,11 @@ sent to every client that subscribes and stored in each checkpoint's metadata.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
-from typing import Sequence
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
-from tui_mnist.events import Batches, Event
+from tui_mnist.live.events import Batches, Event
 
 MAX_BATCH_POINTS = 400
 

@@ -1,6 +1,6 @@
 """RunHost: one run's Trainer, driven for its run folder.
 
-It pulls records through the app session's `Driver` (tui_mnist.driver: pause, step and stop
+It pulls records through the app session's `Driver` (tui_mnist.live.driver: pause, step and stop
 between batches; a paused trainer sleeps on an event), and for every epoch writes a checkpoint,
 appends the metrics record (fsynced) and updates status.json. A `ControlServer` on the folder's control.sock lets
 clients of the same user send commands and follow the run (see runs.protocol).
@@ -9,17 +9,17 @@ clients of the same user send commands and follow the run (see runs.protocol).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Callable
 
-from tui_mnist.driver import Controls, Driver, copy_network
 from tui_mnist.engine.checkpoint import save_checkpoint
 from tui_mnist.engine.errors import EngineError, ModelFileError
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.engine.training import Trainer
-from tui_mnist.events import Batches, Event, LearningRateScaled, RunFailed, RunStarted, StateChanged
+from tui_mnist.live.driver import Controls, Driver, copy_network
+from tui_mnist.live.events import Batches, Event, LearningRateScaled, RunFailed, RunStarted, StateChanged
 from tui_mnist.runs import RunError
 from tui_mnist.runs.history import RunHistory, batch_sample
 from tui_mnist.runs.protocol import encode_event

@@ -9,7 +9,7 @@ Requests (client -> trainer), each answered by one reply line:
     {"cmd": "save_model", "path": "/abs.npz"} -> {"ok": true, "path": "/abs.npz"}
     {"cmd": "subscribe"}                     -> {"ok": true}, then events until the run ends
     any failure                              -> {"ok": false, "error": "one line"}
-Events are the app session's event types (tui_mnist.events), so a remote run looks like a
+Events are the app session's event types (tui_mnist.live.events), so a remote run looks like a
 local one: {"event": "started"|"batches"|"epoch"|"finished"|"state"|"lr"|"failed", ...fields};
 "batches" carries {"records": [BatchProgress fields, ...]}.
 """
@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
-from tui_mnist.events import (
+from tui_mnist.live.events import (
     Batches,
     Event,
     LearningRateScaled,

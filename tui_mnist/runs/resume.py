@@ -11,9 +11,9 @@ skipped: the newest readable one at or before the requested epoch is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.runs import RunError

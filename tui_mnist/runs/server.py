@@ -12,8 +12,8 @@ import queue
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.runs.protocol import MAX_REQUEST_BYTES, decode_line, encode_line, socket_address

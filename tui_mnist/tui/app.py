@@ -5,7 +5,7 @@ InspectorScreen; ConfigureScreen -> RunsScreen -> CompareScreen, or a TrainingSc
 to a live run or resuming an old one; HelpScreen over any of them; TooSmallScreen over
 everything while the terminal is below the minimum size.
 
-Runs train in detached processes (tui_mnist.remote_session): the app stops a run only when
+Runs train in detached processes (tui_mnist.session.detached): the app stops a run only when
 asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it
 training, and `tui-mnist attach` (or the runs list) reconnects.
 """
@@ -25,9 +25,9 @@ from textual.screen import Screen
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
-from tui_mnist.remote_session import RemoteSession
 from tui_mnist.runs.store import RunFolder, resolve_runs_dir
-from tui_mnist.session import Session
+from tui_mnist.session.detached import DetachedSession
+from tui_mnist.session.protocol import Session
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen, key_help
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
@@ -73,7 +73,7 @@ class MnistApp(App):
         self.initial = initial or TrainConfig()
         self.inspect_source = inspect_source
         self.runs_dir = runs_dir  # None: $TUI_MNIST_RUNS or the user's data directory
-        self.session_factory = session_factory or (lambda: RemoteSession.new(self.runs_dir))
+        self.session_factory = session_factory or (lambda: DetachedSession.new(self.runs_dir))
         self.attach = attach
         self.clock = clock
         self.sessions: list[Session] = []
@@ -87,7 +87,7 @@ class MnistApp(App):
     def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
         if self.attach is not None:
-            self.open_run(RemoteSession.attach(self.attach), self.initial, started_here=False)
+            self.open_run(DetachedSession.attach(self.attach), self.initial, started_here=False)
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
@@ -117,10 +117,10 @@ class MnistApp(App):
         self.open_run(self.session_factory(), message.config, started_here=True)
 
     def on_runs_screen_attach_requested(self, message: RunsScreen.AttachRequested) -> None:
-        self.open_run(RemoteSession.attach(message.run_dir), message.config, started_here=False)
+        self.open_run(DetachedSession.attach(message.run_dir), message.config, started_here=False)
 
     def on_runs_screen_resume_requested(self, message: RunsScreen.ResumeRequested) -> None:
-        session = RemoteSession.from_checkpoint(message.reference, self.runs_dir)
+        session = DetachedSession.from_checkpoint(message.reference, self.runs_dir)
         self.open_run(session, message.config, started_here=True)
 
     async def action_quit(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
-from tui_mnist.session import RunStarted
+from tui_mnist.live.events import RunStarted
 
 # Exponential smoothing of the per-batch numbers: about the last 20 batches count, whether the
 # records come one per batch (a session in this process) or as means of ~0.1 s of batches (a

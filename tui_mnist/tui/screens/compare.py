@@ -12,7 +12,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui_mnist.report import percent, started_text
+from tui_mnist.live.text import percent, started_text
 from tui_mnist.runs.ledger import RunSummary
 from tui_mnist.tui.widgets.chart import Chart, Series
 

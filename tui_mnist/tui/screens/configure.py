@@ -6,9 +6,9 @@ TrainConfig.problems(), so the form and the CLI refuse exactly the same settings
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from textual.app import ComposeResult
 from textual.binding import Binding

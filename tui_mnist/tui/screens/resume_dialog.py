@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_mnist.report import percent
+from tui_mnist.live.text import percent
 from tui_mnist.runs.ledger import RunSummary
 
 

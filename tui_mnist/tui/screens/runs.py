@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
-from tui_mnist.report import percent
+from tui_mnist.live.text import percent
 from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, list_runs
 from tui_mnist.runs.resume import plan_resume
 from tui_mnist.runs.store import RunFolder

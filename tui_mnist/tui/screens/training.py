@@ -16,16 +16,15 @@ from textual.widgets import Digits, Footer, Static
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import EpochProgress, RunFinished
-from tui_mnist.session import (
+from tui_mnist.live.events import (
     Batches,
-    CommandRefused,
     Event,
     LearningRateScaled,
     RunFailed,
     RunStarted,
-    Session,
     StateChanged,
 )
+from tui_mnist.session.protocol import CommandRefused, Session
 from tui_mnist.tui.run_history import RunHistory, duration
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
 from tui_mnist.tui.screens.save_dialog import SaveDialog

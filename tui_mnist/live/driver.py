@@ -17,7 +17,7 @@ from typing import Any
 
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
-from tui_mnist.events import Batches, Event, StateChanged, StepUnit
+from tui_mnist.live.events import Batches, Event, StateChanged, StepUnit
 
 PROGRESS_INTERVAL = 0.1  # seconds: batch progress reaches the UI at most ~10 times a second
 

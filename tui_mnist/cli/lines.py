@@ -1,5 +1,5 @@
-"""Plain-text lines for headless training: one per epoch, one at the end, and an in-place
-progress bar that is drawn only on a terminal."""
+"""Plain-text lines for the headless commands: one per epoch, one at the end, an in-place
+progress bar that is drawn only on a terminal, and the runs table."""
 
 from __future__ import annotations
 
@@ -7,17 +7,10 @@ import time
 from typing import TextIO
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+from tui_mnist.live.text import number, percent, started_text
 
 BAR_WIDTH = 24
 REDRAW_SECONDS = 0.1  # at most ~10 redraws a second
-
-
-def percent(fraction: float | None) -> str:
-    return "-" if fraction is None else f"{100 * fraction:.2f}%"
-
-
-def number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def epoch_line(record: EpochProgress) -> str:
@@ -70,11 +63,6 @@ class ProgressBar:
 
 
 RUNS_HEADER = ("RUN", "ARCHITECTURE", "EPOCHS", "BEST VAL", "TEST", "STATE", "STARTED")
-
-
-def started_text(created: str) -> str:
-    """"2025-06-12T15:30:12+02:00" -> "2025-06-12 15:30" (the run's own clock and zone)."""
-    return created[:16].replace("T", " ")
 
 
 def runs_table(summaries) -> str:

@@ -1,12 +1,5 @@
-"""The wrapper between the app and the engine: a training run driven from async code.
-
-The UI talks to the `Session` protocol only: fire-and-forget commands, an async stream of
-events (tui_mnist.events), and async requests for the weights. Events and snapshots are plain
-picklable data. Two implementations: `ThreadSession` runs the trainer in a worker thread of this
-process (the app's tests drive it with a fake trainer, benchmarks/app_throughput.py measures
-the UI's cost with it); tui_mnist.remote_session.RemoteSession runs it in a detached process
-that outlives the app, and is what the app trains with.
-"""
+"""`ThreadSession`: the `Session` protocol with the trainer in a worker thread of this process.
+The run lives and dies with the app; tests and benchmarks/app_throughput.py drive it."""
 
 from __future__ import annotations
 
@@ -14,111 +7,18 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
-from tui_mnist.driver import PROGRESS_INTERVAL, Controls, Driver, copy_network
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import Dataset, Normalizer, load_dataset
+from tui_mnist.engine.data import Dataset
 from tui_mnist.engine.errors import EngineError, ModelFileError
 from tui_mnist.engine.model_io import save_model
-from tui_mnist.engine.network import Network
 from tui_mnist.engine.threads import auto_threads, limit_blas_threads
-from tui_mnist.engine.training import Trainer
-from tui_mnist.events import (
-    FINAL_EVENTS,
-    Batches,
-    Event,
-    LearningRateScaled,
-    RunFailed,
-    RunStarted,
-    StateChanged,
-    StepUnit,
-)
-
-__all__ = [  # the events are re-exported: callers may import everything from here
-    "Batches", "CommandRefused", "Controls", "Driver", "Event", "EventChannel", "FINAL_EVENTS",
-    "LearningRateScaled", "RunFailed", "RunStarted", "Session", "Snapshot", "StateChanged",
-    "StepUnit", "ThreadSession", "copy_network", "load_data_for",
-]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """A copy of the live network plus the test set to look at it through."""
-
-    network: Network
-    normalizer: Normalizer
-    images: np.ndarray
-    labels: np.ndarray
-    shape: tuple[int, int]
-    epoch: int  # completed epochs
-    step: int  # completed batches
-
-
-@dataclass(frozen=True)
-class CommandRefused:
-    """A command the trainer turned down (e.g. a step that arrived after a resume); the run
-    goes on. Only a session whose commands travel to another process reports these."""
-
-    message: str
-
-
-class Session(Protocol):
-    """One training run, as the UI sees it. Commands never block."""
-
-    detachable: bool  # whether the run can go on without the app (see `close`)
-
-    @property
-    def run_id(self) -> str | None: ...  # the run folder's id, once there is one
-
-    async def start(self, config: TrainConfig) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def step(self, unit: StepUnit = "batch") -> None: ...  # only while paused
-    def stop(self) -> None: ...  # from any state; ends with RunFinished(stopped=True)
-    def scale_lr(self, factor: float) -> None: ...
-    def events(self) -> AsyncIterator[Event]: ...  # ends after RunFinished or RunFailed
-    async def snapshot(self) -> Snapshot | None: ...  # None before the network exists
-    async def save_model(self, path: str | Path) -> Path: ...  # raises EngineError
-    def join(self, timeout: float) -> bool: ...  # wait for the run to end; True if it has
-    def close(self) -> None: ...  # the app is going: a detachable run goes on, others stop
-
-
-class EventChannel:
-    """Events from a worker thread to the event loop's `events()` stream, in order."""
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
-
-    def open(self) -> None:
-        """Bind to the running event loop (call from it, before any `put`)."""
-        self._loop = asyncio.get_running_loop()
-
-    def put(self, event: Event | CommandRefused) -> bool:
-        """From any thread; False once the event loop has closed (nobody is listening)."""
-        try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
-        except RuntimeError:
-            return False
-        return True
-
-    async def events(self) -> AsyncIterator[Event]:
-        """Every event put, ending after RunFinished or RunFailed."""
-        while True:
-            event = await self._queue.get()
-            yield event
-            if isinstance(event, FINAL_EVENTS):
-                return
-
-
-def load_data_for(config: TrainConfig) -> Dataset:
-    return load_dataset(config.data_dir, val=config.val, standardize=config.standardize)
-
+from tui_mnist.engine.training import Trainer, load_data_for
+from tui_mnist.live.driver import PROGRESS_INTERVAL, Controls, Driver, copy_network
+from tui_mnist.live.events import Event, LearningRateScaled, RunFailed, RunStarted, StateChanged, StepUnit
+from tui_mnist.session.protocol import EventChannel, Snapshot
 
 
 class ThreadSession:

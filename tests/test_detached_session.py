@@ -1,4 +1,4 @@
-"""RemoteSession against a real detached trainer on a small MNIST: the app's session whose run
+"""DetachedSession against a real detached trainer on a small MNIST: the app's session whose run
 outlives the app. Start, pause, one exact step, resume, a second session attached with the whole
 history, stop with the final weights kept, and closing without stopping."""
 
@@ -19,10 +19,10 @@ from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.metrics import evaluate
 from tui_mnist.engine.model_io import load_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
-from tui_mnist.events import Batches, RunStarted, StateChanged
-from tui_mnist.remote_session import RemoteSession
+from tui_mnist.live.events import Batches, RunStarted, StateChanged
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.ledger import derived_state
+from tui_mnist.session.detached import DetachedSession
 
 SLOW = small_config(epochs=50, batch_size=1, lr=0.01)  # ~0.2 s an epoch: time to act mid-run
 
@@ -30,11 +30,11 @@ SLOW = small_config(epochs=50, batch_size=1, lr=0.01)  # ~0.2 s an epoch: time t
 class Follower:
     """Reads a session's events into a list, in the background."""
 
-    def __init__(self, session: RemoteSession):
+    def __init__(self, session: DetachedSession):
         self.events: list = []
         self.task = asyncio.create_task(self._read(session))
 
-    async def _read(self, session: RemoteSession) -> None:
+    async def _read(self, session: DetachedSession) -> None:
         async for event in session.events():
             self.events.append(event)
 
@@ -59,7 +59,7 @@ async def until(condition, timeout: float = 30.0, what: str = "condition"):
 
 
 async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, tmp_path):
-    owner = RemoteSession.new()
+    owner = DetachedSession.new()
     await owner.start(SLOW)
     mine = Follower(owner)
     await until(lambda: mine.steps(), what="the first batches")
@@ -85,7 +85,7 @@ async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, 
     await until(lambda: mine.of(EpochProgress), what="an epoch")
 
     # A second session on the same run: the history first, then the live run.
-    watcher = RemoteSession.attach(client.folder.path)
+    watcher = DetachedSession.attach(client.folder.path)
     await watcher.start(SLOW)
     theirs = Follower(watcher)
     await until(lambda: theirs.of(StateChanged) and theirs.state() != "loading", what="history")
@@ -112,7 +112,7 @@ async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, 
 
     # Too late to subscribe (a short run ends before its follower connects): the run's folder
     # tells the same story, from its newest checkpoint's history to its final record.
-    late = RemoteSession.attach(client.folder.path)
+    late = DetachedSession.attach(client.folder.path)
     await late.start(SLOW)
     after = Follower(late)
     await until(lambda: after.of(RunFinished), what="the end, from the folder")
@@ -124,7 +124,7 @@ async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, 
 
 
 async def test_closing_a_session_leaves_its_run_training(runs_env):
-    session = RemoteSession.new()
+    session = DetachedSession.new()
     await session.start(SLOW)
     follower = Follower(session)
     await until(lambda: follower.steps(), what="the first batches")

@@ -5,8 +5,6 @@ closing the terminal, `d` or a crash of the app leave it training. This side tal
 through the run's control socket (tui_mnist.runs.client): one worker thread starts or finds the
 trainer and then sends the commands in the order they were given; another follows the run's
 events (history first) into the event loop. Only `stop()` ends the run; `close()` just lets go.
-
-Kept out of tui_mnist.session: the runs package imports that module, and this one imports it.
 """
 
 from __future__ import annotations
@@ -22,13 +20,13 @@ from pathlib import Path
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import RunFinished
-from tui_mnist.events import RunFailed, RunStarted, StateChanged, StepUnit
+from tui_mnist.live.events import Event, RunFailed, RunStarted, StateChanged, StepUnit
 from tui_mnist.runs import RunError
 from tui_mnist.runs.client import EventStream, RunClient
 from tui_mnist.runs.launch import resume_detached, start_detached
 from tui_mnist.runs.ledger import FINAL_STATES, derived_state, is_live
 from tui_mnist.runs.store import RunFolder
-from tui_mnist.session import CommandRefused, Event, EventChannel, Snapshot
+from tui_mnist.session.protocol import CommandRefused, EventChannel, Snapshot
 
 # When a run's socket is gone, how long its last event (already sent) may take to be read.
 ENDING_GRACE = 2.0
@@ -38,7 +36,7 @@ IDLE_CHECK = 0.5
 Command = Callable[[RunClient], object]
 
 
-class RemoteSession:
+class DetachedSession:
     """`Session` on a detached trainer; build one with `new`, `attach` or `from_checkpoint`."""
 
     detachable = True
@@ -61,15 +59,15 @@ class RemoteSession:
         self._closed = False
 
     @classmethod
-    def new(cls, runs_dir: str | Path | None = None) -> RemoteSession:
+    def new(cls, runs_dir: str | Path | None = None) -> DetachedSession:
         return cls(lambda config: start_detached(config, runs_dir))
 
     @classmethod
-    def attach(cls, run_dir: str | Path) -> RemoteSession:
+    def attach(cls, run_dir: str | Path) -> DetachedSession:
         return cls(lambda config: Path(run_dir))
 
     @classmethod
-    def from_checkpoint(cls, reference: str, runs_dir: str | Path | None = None) -> RemoteSession:
+    def from_checkpoint(cls, reference: str, runs_dir: str | Path | None = None) -> DetachedSession:
         """Continue RUN[@EPOCH] with the config given to `start` (see runs.resume)."""
         return cls(lambda config: resume_detached(reference, config, runs_dir))
 

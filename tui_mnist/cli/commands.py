@@ -1,0 +1,88 @@
+"""The other commands: `eval`, `runs`, `export` and `attach`, each a function returning an
+exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tui_mnist.cli.output import warn
+from tui_mnist.engine.threads import set_blas_threads
+
+
+def list_runs_command(runs_dir: str | None, as_json: bool) -> int:
+    from tui_mnist.cli.lines import runs_table
+    from tui_mnist.runs.ledger import list_runs
+    from tui_mnist.runs.store import resolve_runs_dir
+
+    directory = resolve_runs_dir(runs_dir)
+    summaries = list_runs(directory)
+    if as_json:
+        print(json.dumps([s.to_json() for s in summaries], indent=1))
+    elif summaries:
+        print(runs_table(summaries))
+    else:
+        print(f"no runs yet in {directory}")
+    return 0
+
+
+def export_command(args: argparse.Namespace) -> int:
+    from tui_mnist.runs.export import export_model, write_metrics_csv
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
+
+    folder = find_run(resolve_runs_dir(args.runs_dir), args.run)
+    if args.csv == "-":
+        write_metrics_csv(folder, sys.stdout)
+    elif args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as stream:
+            rows = write_metrics_csv(folder, stream)
+        print(f"{rows} epochs written to {args.csv}", file=sys.stderr)
+    else:
+        set_blas_threads(1)  # loading one checkpoint needs no parallel BLAS
+        epoch = export_model(folder, args.model, args.epoch, warn)
+        print(f"model of run {folder.id} epoch {epoch} saved to {args.model}")
+    return 0
+
+
+def attach_command(reference: str | None, runs_dir: str | None) -> int:
+    from tui_mnist.runs import RunError
+    from tui_mnist.runs.ledger import LIVE_STATES, derived_state, list_runs
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
+
+    directory = resolve_runs_dir(runs_dir)
+    if reference is None:
+        live = [s for s in list_runs(directory) if s.state in LIVE_STATES]
+        if not live:
+            raise RunError("no run is training right now (see `tui-mnist runs`)")
+        folder = find_run(directory, live[-1].id)
+    else:
+        folder = find_run(directory, reference)
+        state = derived_state(folder)
+        if state not in LIVE_STATES:
+            raise RunError(f"run {folder.id} is {state}: only a running or paused run can be attached")
+    from tui_mnist.tui.app import run_app
+
+    return run_app(attach=folder.path)
+
+
+def eval_command(model_path: Path, data_dir: str | None, as_json: bool) -> int:
+    from tui_mnist.engine.data import load_dataset
+    from tui_mnist.engine.errors import ModelFileError
+    from tui_mnist.engine.metrics import evaluate
+    from tui_mnist.engine.model_io import load_model
+
+    model = load_model(model_path)
+    data = load_dataset(data_dir, val=0)
+    if model.network.sizes[0] != data.n_features:
+        raise ModelFileError(
+            f"{model_path}: expects {model.network.sizes[0]} pixels per image, "
+            f"the data has {data.n_features}"
+        )
+    loss, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
+    if as_json:
+        print(json.dumps({"test_acc": accuracy, "test_loss": loss, "n": len(data.y_test)}))
+    else:
+        print(f"test accuracy {100 * accuracy:.2f}%  (loss {loss:.4f}, {len(data.y_test)} images)")
+    return 0

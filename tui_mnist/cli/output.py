@@ -1,0 +1,43 @@
+"""How the commands talk to the user: lines that survive a vanished terminal, one-line errors,
+exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def run_guarded(command) -> int:
+    """Run a command; a user-facing error becomes one line on stderr and exit code 1."""
+    from tui_mnist.engine.errors import EngineError
+
+    try:
+        return command()
+    except EngineError as error:
+        print(f"tui-mnist: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"tui-mnist: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def say(text: str, stream=None) -> None:
+    """Print; if the terminal has gone (SSH dropped, pipe closed), carry on without output."""
+    try:
+        print(text, file=stream or sys.stdout, flush=True)
+    except OSError:
+        drop_output()
+
+
+def warn(message: str) -> None:
+    say(f"tui-mnist: {message}", sys.stderr)
+
+
+def drop_output(*_signal) -> None:
+    """Point stdout and stderr at /dev/null: training goes on when the terminal disappears."""
+    sink = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 1)
+    os.dup2(sink, 2)
+    os.close(sink)
