@@ -19,6 +19,11 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 EVAL_CHUNK = 1000  # rows per evaluation batch: bounded memory, still large GEMMs
 
 
+def architecture(sizes: tuple[int, ...]) -> str:
+    """Layer sizes as the app and the CLI show them: "784-128-10"."""
+    return "-".join(map(str, sizes))
+
+
 class Network:
     def __init__(self, weights: list[np.ndarray], biases: list[np.ndarray], activation: str):
         if activation not in ACTIVATIONS:
@@ -50,6 +55,10 @@ class Network:
     @property
     def sizes(self) -> tuple[int, ...]:
         return (self.weights[0].shape[0], *(w.shape[1] for w in self.weights))
+
+    @property
+    def architecture(self) -> str:
+        return architecture(self.sizes)
 
     @property
     def hidden(self) -> tuple[int, ...]:

@@ -23,7 +23,7 @@ from tui_mnist.engine.dropout import Dropout, dropout_bytes
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.memory import check_fits
 from tui_mnist.engine.metrics import evaluate
-from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, training_bytes
+from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, architecture, training_bytes
 from tui_mnist.engine.optimizers import make_optimizer
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, Progress, RunFinished
 from tui_mnist.engine.schedules import Schedule
@@ -54,7 +54,7 @@ class Trainer:
         needed = training_bytes(sizes, batch_rows, OPTIMIZER_SLOTS[config.optimizer], itemsize)
         if config.dropout:
             needed += dropout_bytes(config.hidden, batch_rows, itemsize)
-        check_fits(needed, f"training a {'-'.join(map(str, sizes))} network")
+        check_fits(needed, f"training a {architecture(sizes)} network")
         self.rng = np.random.default_rng(config.seed)
         self.network = network or Network.create(sizes, config.activation, self.rng, config.dtype)
         self.optimizer = make_optimizer(

@@ -4,9 +4,12 @@ trainer runs in a thread of the app or in another process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+
+if TYPE_CHECKING:
+    from tui_mnist.engine.training import Trainer
 
 StepUnit = Literal["batch", "epoch"]
 
@@ -18,6 +21,17 @@ class RunStarted:
     epochs: int
     batches_per_epoch: int
     train_samples: int
+
+    @classmethod
+    def of(cls, trainer: Trainer) -> RunStarted:
+        """What a trainer about to run reports first."""
+        return cls(
+            architecture=trainer.network.architecture,
+            parameters=trainer.network.n_parameters,
+            epochs=trainer.config.epochs,
+            batches_per_epoch=trainer.batches_per_epoch,
+            train_samples=len(trainer.data.x_train),
+        )
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,7 @@ class RunHost:
         self.controls = Controls()
         self.state = "running"
         self.final: RunFinished | RunFailed | None = None
-        self.started = RunStarted(
-            architecture="-".join(map(str, trainer.network.sizes)),
-            parameters=trainer.network.n_parameters,
-            epochs=trainer.config.epochs,
-            batches_per_epoch=trainer.batches_per_epoch,
-            train_samples=len(trainer.data.x_train),
-        )
+        self.started = RunStarted.of(trainer)
         self.server = ControlServer(folder.socket_file, self.handle, self.snapshot)
 
     # --- the training thread --------------------------------------------------------------

@@ -261,7 +261,7 @@ def events_on_disk(folder: RunFolder) -> list[Event] | None:
         network, meta = checkpoint.network, checkpoint.meta  # counters at an epoch's end
         events.append(
             RunStarted(
-                architecture="-".join(map(str, network.sizes)),
+                architecture=network.architecture,
                 parameters=network.n_parameters,
                 epochs=folder.train_config().epochs,
                 batches_per_epoch=meta["step"] // meta["epoch"],

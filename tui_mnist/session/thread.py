@@ -67,15 +67,7 @@ class ThreadSession:
             limit_blas_threads(config.threads or auto_threads(config.batch_size))
             trainer = self._trainer_factory(config, data)
             self._data, self._trainer = data, trainer
-            self._emit(
-                RunStarted(
-                    architecture="-".join(map(str, trainer.network.sizes)),
-                    parameters=trainer.network.n_parameters,
-                    epochs=config.epochs,
-                    batches_per_epoch=trainer.batches_per_epoch,
-                    train_samples=len(data.x_train),
-                )
-            )
+            self._emit(RunStarted.of(trainer))
             Driver(trainer, self._controls, self._emit, self._clock, self._interval).run()
         except EngineError as error:
             self._emit(RunFailed(str(error)))
