@@ -26,7 +26,8 @@ from pathlib import Path
 import _bench
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.data import data_sizes, load_dataset
+from tui_mnist.engine.network import architecture
 from tui_mnist.engine.progress import RunFinished
 from tui_mnist.engine.training import Trainer
 from tui_mnist.live.events import RunStarted
@@ -88,7 +89,7 @@ async def in_app(config: TrainConfig, samples: int, make) -> tuple[float, float]
         await pilot.press("ctrl+r")
         while not (isinstance(app.screen, TrainingScreen) and app.screen.state == "finished"):
             await asyncio.sleep(0.05)
-        assert app.screen.history.latest.samples == samples
+        assert app.screen.view.latest.samples == samples
     session = sessions[0]
     return samples / session.seconds, session.ui_cpu / session.seconds
 
@@ -107,7 +108,8 @@ def main() -> int:
     samples = args.epochs * (60000 - config.val)
     print(_bench.machine_line())
     threads = _bench.threads_for(config.threads, config.batch_size)
-    print(f"run: {config.architecture}, batch {config.batch_size}, {args.epochs} epochs, "
+    network = architecture(config.layer_sizes(*data_sizes(config.data_dir)))
+    print(f"run: {network}, batch {config.batch_size}, {args.epochs} epochs, "
           f"{samples:,} samples, {threads} BLAS threads; {args.rounds} rounds, alternating")
     runs_dir = Path(tempfile.mkdtemp(prefix="tui-mnist-bench-runs-"))
     # The app trains real runs in a detached process; the in-process session is measured too.

@@ -22,9 +22,10 @@ import sys
 import _bench
 
 from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.network import architecture
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.progress import BatchProgress, RunFinished
-from tui_mnist.engine.training import Trainer
+from tui_mnist.engine.training import Trainer, layer_sizes
 
 BEST = PRESETS["best"][1]
 RUNS = {
@@ -74,7 +75,7 @@ def main(argv=None) -> int:
             config, target = RUNS[name]
             config = config.with_changes(epochs=10_000, seed=args.seed, val=args.val)
             finished, epochs = train_for(config, data, args.seconds, args.warmup)
-            print(f"{name:<6} {config.architecture}, batch {config.batch_size}, {config.optimizer} "
+            print(f"{name:<6} {architecture(layer_sizes(config, data))}, batch {config.batch_size}, {config.optimizer} "
                   f"lr {config.lr:g}, weight decay {config.weight_decay:g}, dropout "
                   f"{config.dropout:g}, augment {config.augment}: test accuracy {finished.test_acc:.2%} after "
                   f"{finished.seconds:.1f} s, {epochs:.1f} epochs (target {target:.1%}: "

@@ -34,7 +34,8 @@ import _bench
 import numpy as np
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.data import data_sizes, load_dataset
+from tui_mnist.engine.network import architecture
 from tui_mnist.engine.progress import BatchProgress
 from tui_mnist.engine.training import Trainer
 
@@ -79,7 +80,8 @@ def describe(config: TrainConfig) -> str:
         "adam": f"Adam lr {config.lr:g}",
         "sgd": f"SGD lr {config.lr:g}",
     }[config.optimizer]
-    return f"{config.architecture} {config.activation}, batch {config.batch_size}, {optimizer}"
+    network = architecture(config.layer_sizes(*data_sizes(config.data_dir)))
+    return f"{network} {config.activation}, batch {config.batch_size}, {optimizer}"
 
 
 def engine_losses(trainer: Trainer) -> Iterator[float]:

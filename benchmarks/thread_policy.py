@@ -17,9 +17,10 @@ import time
 
 import _bench
 
-from tui_mnist.engine.config import TrainConfig, parse_hidden
+from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.progress import BatchProgress
+from tui_mnist.engine.settings import layer_widths
 from tui_mnist.engine.threads import auto_threads
 from tui_mnist.engine.training import Trainer
 
@@ -47,7 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batches", default="1,10,32,64,128,256", help="batch sizes to try")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
-    hidden = parse_hidden(args.hidden)
+    hidden = layer_widths(args.hidden)
     cores = os.cpu_count() or 1
     data = load_dataset(val=0)
     print(f"machine: {_bench.machine_line()}")

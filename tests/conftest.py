@@ -1,12 +1,54 @@
-"""Shared fixtures: the real MNIST, loaded once per test session into a private cache."""
+"""Shared fixtures: private user folders, the real MNIST (loaded once per test session into a
+private cache), a small MNIST on disk with an environment for run folders, and determinism.
+
+`one_blas_thread` and `colour` are not autouse: the modules that need them say so with
+`pytestmark = pytest.mark.usefixtures(...)`. Plain helpers and test doubles are in fakes.py,
+imported inside the fixtures that use them: fakes loads the app, and the engine's tests must
+not depend on the UI even to be collected.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import tempfile
+from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
-from tui_mnist.engine.data import Dataset, RawData, load_raw, shipped_data_dir, split
+from tui_mnist.engine.data import IMAGE_MAGIC, LABEL_MAGIC, SPLITS, Dataset, RawData, load_raw, shipped_data_dir, split
+from tui_mnist.runs import RunError
+from tui_mnist.runs.client import RunClient
+from tui_mnist.runs.ledger import is_live
+from tui_mnist.runs.store import run_folders
+
+
+def pytest_configure(config):
+    """A failing snapshot's HTML report goes to the temporary folder: a test run never writes
+    into the checkout (pytest-textual-snapshot writes it to the working directory by default)."""
+    if config.getoption("--snapshot-report") == "snapshot_report.html":
+        config.option.snapshot_report = str(Path(tempfile.gettempdir()) / "tui-mnist-snapshot-report.html")
+
+
+ROOT = Path(__file__).resolve().parent.parent
+BYTECODE_AND_INSTALL = ("__pycache__", ".git", "tui_mnist.egg-info")
+
+
+def checkout_files() -> set[Path]:
+    return {
+        path for path in ROOT.rglob("*")
+        if not any(part in BYTECODE_AND_INSTALL for part in path.relative_to(ROOT).parts)
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_into_the_checkout():
+    """Fails the run if any test left a file in the source tree (Python's bytecode and the
+    editable install's metadata aside)."""
+    before = checkout_files()
+    yield
+    assert sorted(map(str, checkout_files() - before)) == []
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,6 +61,22 @@ def private_user_dirs(tmp_path_factory):
         patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
         patch.setenv("XDG_DATA_HOME", str(root / "data"))
         yield root
+
+
+@pytest.fixture
+def one_blas_thread():
+    """In-process training on one BLAS thread: fast on a shared machine, and deterministic."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture
+def colour(monkeypatch):
+    """Snapshots record colour; NO_COLOR (set by some CI shells) would flatten them."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+# --- MNIST ---------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -51,3 +109,38 @@ def mnist_small(mnist) -> Dataset:
         x_test=mnist.x_test[:2000],
         y_test=mnist.y_test[:2000],
     )
+
+
+# --- run folders -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_data(mnist_raw, tmp_path_factory) -> Path:
+    """A data directory in IDX format: the first TRAIN_IMAGES training and TEST_IMAGES test
+    images of the real MNIST (train with val=1000, as fakes.small_config does)."""
+    from fakes import TEST_IMAGES, TRAIN_IMAGES, write_idx
+
+    folder = tmp_path_factory.mktemp("small-mnist")
+    for part_name, count in (("train", TRAIN_IMAGES), ("test", TEST_IMAGES)):
+        part = getattr(mnist_raw, part_name)
+        image_name, label_name = SPLITS[part_name]
+        write_idx(folder / image_name, IMAGE_MAGIC, part.images[:count].reshape(count, *mnist_raw.shape))
+        write_idx(folder / label_name, LABEL_MAGIC, part.labels[:count])
+    return folder
+
+
+@pytest.fixture
+def runs_env(tmp_path, monkeypatch, small_data) -> dict:
+    """fakes.environment() for this test's processes and for this one too (in-process hosts,
+    the runs directory's resolution, the app's detached sessions). Afterwards, a run that is
+    still live (a test that failed half-way) is stopped: no trainer outlives its test."""
+    from fakes import environment
+
+    env = environment(tmp_path, small_data)
+    for name in ("TUI_MNIST_RUNS", "TUI_MNIST_DATA", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(name, env[name])
+    yield env
+    for folder in run_folders(Path(env["TUI_MNIST_RUNS"])):
+        if is_live(folder):
+            with contextlib.suppress(RunError):
+                RunClient(folder.path).stop()

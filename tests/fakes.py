@@ -1,14 +1,26 @@
-"""Test doubles: a stepped, deterministic stand-in for the engine's Trainer, and an app on it.
+"""Plain helpers and test doubles, imported by name (the fixtures are in conftest.py).
 
-Every `next()` on `run()` is one batch with scripted numbers; an EpochProgress follows every
-`batches_per_epoch` batches and a RunFinished ends the run. No arithmetic on images happens, so
-a test controls exactly how many batches exist and what they report.
+- The app's doubles: `FakeTrainer`, a stepped, deterministic stand-in for the engine's Trainer.
+  Every `next()` on `run()` is one batch with scripted numbers; an EpochProgress follows every
+  `batches_per_epoch` batches and a RunFinished ends the run. No arithmetic on images happens,
+  so a test controls exactly how many batches exist and what they report. `fake_session`,
+  `RecordingApp` and `make_app` put it behind a real ThreadSession and app.
+- Waiting on conditions, never for a fixed time: `until` in async code (with a Pilot, or the
+  bare event loop), `wait_for` in plain code.
+- Data and run folders on disk: IDX files, a small-run config and environment, the CLI as a
+  subprocess, and run folders written by hand with fixed ids and times (`three_runs`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import gzip
+import json
+import os
+import subprocess
+import sys
 import time
-from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -17,6 +29,7 @@ from tui_mnist.engine.data import Dataset, Normalizer
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+from tui_mnist.runs.store import RUN_FORMAT, RUN_VERSION, write_json
 from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import MnistApp
 
@@ -126,10 +139,20 @@ def tiny_dataset(n_train: int = 64, n_test: int = 32) -> Dataset:
     )
 
 
-def fake_session(clock=time.perf_counter, interval: float = 0.1, **trainer_options):
-    """A real ThreadSession around a FakeTrainer on `tiny_dataset()`."""
+def fake_session(
+    clock=time.perf_counter, interval: float = 0.1, trainers: list | None = None, **trainer_options
+):
+    """A real ThreadSession around a FakeTrainer on `tiny_dataset()`; the trainer it makes is
+    appended to `trainers` when a list is given, for the test to look at."""
+
+    def make_trainer(config: TrainConfig, data: Dataset) -> FakeTrainer:
+        trainer = FakeTrainer(config, data, **trainer_options)
+        if trainers is not None:
+            trainers.append(trainer)
+        return trainer
+
     return ThreadSession(
-        trainer_factory=partial(FakeTrainer, **trainer_options),
+        trainer_factory=make_trainer,
         load_data=lambda config: tiny_dataset(),
         clock=clock,
         interval=interval,
@@ -153,18 +176,170 @@ def fast_config(**changes) -> TrainConfig:
     return TrainConfig(hidden=(16,), epochs=3, batch_size=10, lr=0.1).with_changes(**changes)
 
 
+def status_text(screen) -> str:
+    """The status line of a training screen, as drawn."""
+    return str(screen.query_one("#status").render())
+
+
 def make_app(session_factory=None, initial: TrainConfig | None = None, **trainer_options):
-    """A RecordingApp on fake sessions (`trainer_options` go to FakeTrainer) and a frozen clock."""
+    """A RecordingApp on fake sessions (`trainer_options` go to `fake_session`) and a frozen
+    clock; `session_factory` replaces the fake sessions (e.g. `DetachedSession.new`)."""
     factory = session_factory or (lambda: fake_session(**trainer_options))
     initial = initial or fast_config()
     # A frozen clock: the elapsed time on screen must not vary between runs (snapshots).
     return RecordingApp(initial=initial, session_factory=factory, clock=lambda: 0.0)
 
 
-async def until(pilot, condition, timeout: float = 5.0) -> None:
-    """Let the app run until `condition()` holds; fail the test after `timeout` seconds."""
+# --- waiting -------------------------------------------------------------------------------
+
+# How long a condition may take before the test fails. Generous on purpose: a passing test
+# never waits for it, and a loaded machine must not fail a test that is merely slow.
+PATIENCE = 60.0
+
+
+async def until(pilot, condition, timeout: float = PATIENCE, what: str = "the expected state"):
+    """Let the app (`pilot`), or without one the event loop, run until `condition()` is truthy;
+    returns its value, or fails the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not (value := condition()):
         if time.monotonic() > deadline:
-            raise AssertionError("the app never reached the expected state")
-        await pilot.pause(0.02)
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await (pilot.pause(0.02) if pilot is not None else asyncio.sleep(0.02))
+    return value
+
+
+def wait_for(condition, timeout: float = PATIENCE, what: str = "the condition"):
+    """Poll `condition()` until it is truthy; returns its value, or fails the test after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+    return value
+
+
+# --- data on disk --------------------------------------------------------------------------
+
+TRAIN_IMAGES = 3000  # of the small data set (conftest's small_data); 1000 become validation
+TEST_IMAGES = 500
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """An IDX file of uint8 data: magic (0x08 type, ndim), big-endian dims, the bytes."""
+    magic = (0x0800 | array.ndim) if magic is None else magic
+    header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def write_idx(path: Path, magic: int, array: np.ndarray) -> None:
+    """An IDX file at `path`, gzipped when the name ends in .gz."""
+    content = idx_bytes(array, magic)
+    path.write_bytes(gzip.compress(content, compresslevel=1) if path.suffix == ".gz" else content)
+
+
+# --- runs and the CLI ----------------------------------------------------------------------
+
+TUI_MNIST = [sys.executable, "-m", "tui_mnist"]
+
+
+def small_config(**changes) -> TrainConfig:
+    """A run on the small data set; single-threaded (deterministic, and fair to the other tests
+    on a shared machine)."""
+    return TrainConfig(hidden=(16,), epochs=2, val=1000, threads=1).with_changes(**changes)
+
+
+# ~0.2 s an epoch of 2000 batches: time to act mid-run, by key or by command.
+SLOW = small_config(epochs=50, batch_size=1, lr=0.01)
+
+
+def cli_flags(config: TrainConfig) -> list[str]:
+    return config.command_line().split()[2:]
+
+
+def environment(root: Path, data: Path) -> dict:
+    """Runs, data and caches of a test (and of the processes it starts) under `root`."""
+    return {
+        **os.environ,
+        "TUI_MNIST_RUNS": str(root / "runs"),
+        "TUI_MNIST_DATA": str(data),
+        "XDG_CACHE_HOME": str(root / "cache"),
+    }
+
+
+def tui_mnist(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 2 * PATIENCE
+) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess, in this environment with `env`'s variables on top."""
+    return subprocess.run(
+        [*TUI_MNIST, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
+        env={**os.environ, **(env or {})},
+    )
+
+
+# --- run folders written by hand -----------------------------------------------------------
+# What a runs directory holds after a few runs, with fixed ids and times, without training
+# anything: for the ledger's tests and snapshots.
+
+LONG_AGO = 1_750_000_000  # 2025-06-15: a heartbeat this old means the trainer is gone
+
+
+def val_curve(epochs: int, start: float, gain: float) -> list[dict]:
+    return [
+        {
+            "epoch": epoch,
+            "train_loss": 0.5 / epoch,
+            "train_acc": start + gain * (1 - 0.5**epoch),
+            "val_loss": 0.6 / epoch,
+            "val_acc": start + gain * (1 - 0.6**epoch),
+            "test_loss": None,
+            "test_acc": None,
+            "lr": 0.1,
+            "seconds": 1.5 * epoch,
+        }
+        for epoch in range(1, epochs + 1)
+    ]
+
+
+def write_run(
+    runs_dir: Path,
+    run_id: str,
+    config: TrainConfig,
+    state: str,
+    records: list[dict],
+    test_acc: float | None = None,
+    parent: dict | None = None,
+) -> Path:
+    folder = runs_dir / run_id
+    (folder / "checkpoints").mkdir(parents=True)
+    day, clock = run_id[:8], run_id[9:15]  # the id is the start time: 20250612-093000-aa11
+    created = f"{day[:4]}-{day[4:6]}-{day[6:]}T{clock[:2]}:{clock[2:4]}:{clock[4:]}+00:00"
+    write_json(folder / "config.json", {
+        "format": RUN_FORMAT, "version": RUN_VERSION, "id": run_id, "created": created,
+        "config": config.to_dict(), "command": config.command_line(), "parent": parent,
+        "keep_checkpoints": 5,
+    })
+    best = max((r["val_acc"] for r in records), default=None)
+    write_json(folder / "status.json", {
+        "state": state, "pid": None, "hostname": "elsewhere", "epoch": len(records),
+        "epochs": config.epochs, "best_val_acc": best, "test_acc": test_acc, "error": None,
+    })
+    os.utime(folder / "status.json", (LONG_AGO, LONG_AGO))
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def three_runs(runs_dir: Path) -> list[Path]:
+    """A finished 784-128-10 run, a stopped 784-256-10 run with Adam, and one whose trainer
+    vanished mid-run (stale), oldest first."""
+    base = TrainConfig(epochs=4)
+    return [
+        write_run(runs_dir, "20250612-093000-aa11", base, "done", val_curve(4, 0.90, 0.07), 0.9712),
+        write_run(
+            runs_dir, "20250612-101500-bb22",
+            base.with_changes(hidden=(256,), optimizer="adam", lr=0.001),
+            "stopped", val_curve(3, 0.92, 0.06), 0.9655,
+        ),
+        write_run(runs_dir, "20250613-080000-cc33", base.with_changes(epochs=10), "running",
+                  val_curve(2, 0.88, 0.05)),
+    ]

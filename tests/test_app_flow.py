@@ -1,17 +1,43 @@
 """The whole path a user takes, by keys alone: edit a setting on the configure screen, start,
-pause, step, resume, stop, inspect the live weights, go back, and start again."""
+pause, step one batch, resume, stop, inspect the weights, go back, and start again.
+
+On both sessions: the in-process ThreadSession on a fake trainer, and the DetachedSession the
+app trains with by default, on a real tiny run in a process of its own (the small MNIST of
+conftest's `small_data`).
+"""
 
 from __future__ import annotations
 
-from fakes import make_app, until
+import pytest
+from fakes import SLOW, fast_config, make_app, status_text, until
 
+from tui_mnist.session.detached import DetachedSession
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 
+# How long a paused run is watched for (the absence of) progress: an observation window, not a
+# wait for anything (a slow machine makes it less telling, never failing).
+QUIET = 0.1
 
-async def test_configure_train_inspect_and_back():
-    app = make_app(batches_per_epoch=50, delay=0.004)
+
+def on_a_fake_trainer():
+    """50 batches an epoch, 4 ms each: long enough to catch mid-run."""
+    return make_app(initial=fast_config(epochs=1000), batches_per_epoch=50, delay=0.004)
+
+
+def on_a_detached_trainer():
+    """A real run of 2000 batches an epoch (~0.2 s): the test, not the run, decides its end."""
+    return make_app(session_factory=DetachedSession.new, initial=SLOW.with_changes(epochs=500))
+
+
+@pytest.mark.parametrize(
+    ("new_app", "batches"),
+    [(on_a_fake_trainer, 50), (on_a_detached_trainer, 2000)],
+    ids=["thread", "detached"],
+)
+async def test_configure_train_inspect_and_back(new_app, batches, runs_env):
+    app = new_app()
     async with app.run_test(size=(80, 24)) as pilot:
         configure = app.screen
         assert isinstance(configure, ConfigureScreen)
@@ -20,35 +46,54 @@ async def test_configure_train_inspect_and_back():
         await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         training = app.screen
         assert training.config.hidden == (32,)
-        await until(pilot, lambda: training.state == "running")
-        assert training.session._trainer.network.sizes == (784, 32, 10)
+        await until(pilot, lambda: training.view.latest is not None)
+        started = training.view.started
+        assert (started.architecture, started.batches_per_epoch) == ("784-32-10", batches)
 
         await pilot.press("space")
         await until(pilot, lambda: training.state == "paused")
-        paused_at = training.history.latest.step
+        assert "paused" in status_text(training)
+        paused_at = training.view.latest.step
         await pilot.press("n")
-        await until(pilot, lambda: training.history.latest.step == paused_at + 1)
+        await until(pilot, lambda: training.view.latest.step == paused_at + 1)
+        await pilot.pause(QUIET)
+        assert training.view.latest.step == paused_at + 1  # exactly one batch
+        assert training.state == "paused"
+        latest = training.view.latest
+        batch_label, batch_done = training.query_one("#bars").parts[1]
+        assert batch_label == f"batch {latest.batch}/{batches}"
+        assert batch_done == latest.batch / batches
+
         await pilot.press("space")
-        await until(pilot, lambda: training.history.latest.step > paused_at + 1)
+        await until(pilot, lambda: training.state == "running")
+        await until(pilot, lambda: training.view.latest.step > paused_at + 1)
         await pilot.press("s")
         await until(pilot, lambda: training.state == "stopped")
+        finished = training.view.finished
+        assert finished.stopped
+        assert training.query_one("#result").display
 
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
         inspector = app.screen
         assert inspector.source.network.sizes == (784, 32, 10)
+        step = training.view.latest.step
+        assert inspector.source.title == f"live weights, epoch {finished.epochs_completed}, step {step}"
         await pilot.press("j")
         assert inspector.position == 1
         await pilot.press("escape")
-        assert app.screen is training
+        await until(pilot, lambda: app.screen is training)
         await pilot.press("escape")
-        assert app.screen is configure
+        await until(pilot, lambda: app.screen is configure)
         assert configure.query_one("#hidden").value == "32"  # the settings survive the run
 
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: app.screen is not training)
-        assert isinstance(app.screen, TrainingScreen)
-        assert app.screen.config == training.config
+        await until(pilot, lambda: app.screen not in (configure, training))
+        again = app.screen
+        assert isinstance(again, TrainingScreen) and again.config == training.config
+        await until(pilot, lambda: again.view.latest is not None)
+        await pilot.press("s")
+        await until(pilot, lambda: again.state == "stopped")
 
 
 async def test_the_first_screen_is_styled_by_its_own_stylesheet():

@@ -1,9 +1,13 @@
-"""The inspector: navigation and filters by key presses; the digit and probability renderers."""
+"""The inspector: predictions computed by a worker behind a loading indicator, navigation and
+filters by key presses; the digit and probability renderers."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
+from fakes import RecordingApp, until
 from textual.app import App
 from textual.widgets import Static
 
@@ -12,7 +16,7 @@ from tui_mnist.engine.errors import ModelFileError
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.network import Network
-from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
+from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
 from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF, DigitView, digit_text
 from tui_mnist.tui.widgets.probabilities import probability_text
 
@@ -63,9 +67,81 @@ def counts(app: App) -> str:
     return str(app.screen.query_one("#counts", Static).render())
 
 
+def verdict(app: App) -> str:
+    return str(app.screen.query_one("#verdict", Static).render())
+
+
+async def predicted(pilot) -> None:
+    """Let the app run until the inspector on top shows its predictions (its worker is done)."""
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, InspectorScreen)
+        and pilot.app.screen.predictions is not None,
+    )
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """The inspector's predict_proba waits for `held.set()`: the test sees the screen before
+    its worker is done. (A bounded wait: a failing test must not leave the thread hanging.)"""
+    release = threading.Event()
+
+    def held_predict_proba(*args, **kwargs):
+        release.wait(timeout=10)
+        return predict_proba(*args, **kwargs)
+
+    monkeypatch.setattr("tui_mnist.tui.screens.inspector.predict_proba", held_predict_proba)
+    return release
+
+
+async def test_the_inspector_is_loading_until_its_worker_brings_the_predictions(
+    source, probs, held
+):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+        screen = app.screen
+        body = screen.query_one("#body")
+        assert body.loading
+        assert screen.predictions is None and screen.current_index is None
+        assert "predicting 100 test images" in counts(app)
+
+        await pilot.press("j", "m", "3", "c")  # greyed out: nothing to move through or filter
+        assert screen.filters == Filters() and screen.position == 0
+
+        held.set()
+        await app.workers.wait_for_complete()
+        await predicted(pilot)
+        assert not body.loading
+        assert screen.current_index == 0
+        expected = int(probs[0].argmax())
+        assert f"true {source.labels[0]} · predicted {expected}" in verdict(app)
+        assert "showing 1/100" in counts(app) and "filter: all" in counts(app)
+        await pilot.press("j")
+        assert screen.current_index == 1
+
+
+async def test_a_failed_prediction_is_a_notification_and_the_app_goes_on(source, monkeypatch):
+    def failing_predict_proba(*args, **kwargs):
+        raise MemoryError("no room for the probabilities (test)")
+
+    monkeypatch.setattr("tui_mnist.tui.screens.inspector.predict_proba", failing_predict_proba)
+    app = RecordingApp(inspect_source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.notes)
+        assert app.notes == [("error", "predict: no room for the probabilities (test)")]
+        screen = app.screen
+        assert isinstance(screen, InspectorScreen)
+        assert not screen.query_one("#body").loading
+        assert "no predictions: no room for the probabilities (test)" in counts(app)
+        await pilot.press("j", "m")
+        assert app.screen is screen and app.is_running
+
+
 async def test_arrows_and_j_k_move_through_the_set(source):
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         screen = app.screen
         assert screen.current_index == 0
         await pilot.press("j", "right")
@@ -82,18 +158,19 @@ async def test_misclassified_only_shows_exactly_the_wrong_ones(source, probs):
     assert 0 < len(wrong) < 100
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         await pilot.press("m")
         assert f"misclassified: {len(wrong)} of 100, showing 1/{len(wrong)}" in counts(app)
         assert list(app.screen.chosen) == list(wrong)
         assert await walk(pilot, 3) == list(wrong[:4])
-        verdict = str(app.screen.query_one("#verdict", Static).render())
-        assert "✗ WRONG" in verdict
+        assert "✗ WRONG" in verdict(app)
 
 
 async def test_a_digit_key_filters_by_true_label_and_again_lifts_it(source):
     threes = np.flatnonzero(source.labels == 3)
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         await pilot.press("3")
         assert "true label 3" in counts(app)
         assert await walk(pilot, len(threes) - 1) == list(threes)
@@ -104,6 +181,7 @@ async def test_a_digit_key_filters_by_true_label_and_again_lifts_it(source):
 async def test_least_confident_first_orders_by_rising_top_probability(source, probs):
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         await pilot.press("c")
         order = list(app.screen.chosen)
         assert sorted(order) == list(range(100))
@@ -114,6 +192,7 @@ async def test_least_confident_first_orders_by_rising_top_probability(source, pr
 async def test_g_jumps_to_an_index_and_refuses_one_out_of_range(source):
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         inspector = app.screen
         await pilot.press("g", *"500", "enter")
         error = str(app.screen.query_one("#jump-error", Static).render())
@@ -172,7 +251,8 @@ def test_the_ramp_uses_plain_characters_from_light_to_dark():
 async def test_no_color_switches_the_inspector_to_the_ramp(source, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = Host(source)
-    async with app.run_test(size=(80, 24)):
+    async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
         drawn = app.screen.query_one(DigitView).render().plain
         assert UPPER_HALF not in drawn and "@" in drawn
 

@@ -1,6 +1,7 @@
 """Runs that outlive the app, by keys: the ledger and the comparison (on run folders written by
 hand), detaching with `d` and attaching again, resuming from a checkpoint (real detached
-trainers on a small MNIST), and the hangup of the app's terminal (the real app in a pty)."""
+trainers on a small MNIST), and the hangup of the app's terminal (the real app, in a process
+of its own on a pty)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,14 @@ import pty
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import threading
-import time
 from pathlib import Path
 
-from fakes import RecordingApp, until
-from ledger_fixtures import three_runs
-from runs_support import (  # noqa: F401 (fixtures)
-    TUI_MNIST,
-    one_blas_thread,
-    runs_env,
-    small_config,
-    small_data,
-    wait_for,
-)
+import pytest
+from fakes import PATIENCE, SLOW, RecordingApp, small_config, three_runs, until, wait_for
 
-from tui_mnist.engine.config import TrainConfig
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.execute import execute_run
 from tui_mnist.runs.ledger import derived_state, is_live
@@ -37,7 +29,9 @@ from tui_mnist.tui.screens.resume_dialog import ResumeDialog
 from tui_mnist.tui.screens.runs import RunsScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 
-SLOW = small_config(epochs=50, batch_size=1, lr=0.01)  # ~0.2 s an epoch: time to act mid-run
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+LONG = SLOW.with_changes(epochs=500)  # ~100 s: the test, not the run, decides when it ends
 
 
 async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
@@ -51,7 +45,7 @@ async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
         table = ledger.query_one("#runs-table")
         rows = [[cell.strip() for cell in table.get_row_at(i)] for i in range(table.row_count)]
         assert [row[1] for row in rows] == [vanished.name, stopped.name, done.name]  # newest first
-        assert [row[5] for row in rows] == ["stale 2/10", "stopped 3/4", "done 4/4"]
+        assert [row[5] for row in rows] == ["stale 2/10", "stopped 3/4", "finished 4/4"]
         assert rows[2][3:5] == ["96.09%", "97.12%"]
 
         await pilot.press("down", "space", "down", "space")
@@ -69,7 +63,7 @@ async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
         settings = compare.query_one("#settings")
         marks = {str(row[1]): row[0] for row in map(settings.get_row_at, range(settings.row_count))}
         assert marks["hidden"] == marks["optimizer"] == DIFFERS and marks["activation"] == ""
-        curves = compare.query_one("#compare-accuracy").series
+        curves = compare.query_one("#accuracy-chart").series
         assert [len(series.xs) for series in curves] == [3, 4]
         commands = str(compare.query_one("#commands").render())
         assert "--hidden 256" in commands and "--optimizer adam" in commands
@@ -78,12 +72,12 @@ async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
 
 
 async def test_detach_then_attach_again_with_the_whole_history(runs_env):
-    app = RecordingApp(initial=SLOW)
+    app = RecordingApp(initial=LONG)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         screen = app.screen
-        await until(pilot, lambda: screen.history.val_x, timeout=30)
+        await until(pilot, lambda: screen.view.val_x)
         run_id = screen.session.run_id
         await pilot.press("d")
     assert any(f"tui-mnist attach {run_id}" in message for _, message in app.notes)
@@ -96,17 +90,17 @@ async def test_detach_then_attach_again_with_the_whole_history(runs_env):
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         screen = app.screen
-        await until(pilot, lambda: screen.state == "running", timeout=10)
-        await until(pilot, lambda: len(screen.history.val_x) >= len(folder.epoch_metrics()) > 1)
-        assert screen.history.val_x[:2] == [1.0, 2.0]  # the epochs from before the attach
+        await until(pilot, lambda: screen.state == "running")
+        await until(pilot, lambda: len(screen.view.val_x) >= len(folder.epoch_metrics()) > 1)
+        assert screen.view.val_x[:2] == [1.0, 2.0]  # the epochs from before the attach
         await pilot.press("space")
         await until(pilot, lambda: screen.state == "paused")
         paused_at = client.status()["step"]
         await pilot.press("n")
-        await until(pilot, lambda: screen.history.latest.step == paused_at + 1)
+        await until(pilot, lambda: screen.view.latest.step == paused_at + 1)
         assert client.status()["state"] == "paused"
         await pilot.press("space")
-        await until(pilot, lambda: screen.history.latest.step > paused_at + 1)
+        await until(pilot, lambda: screen.view.latest.step > paused_at + 1)
         await pilot.press("ctrl+q")  # an attached run is not this app's to stop
     assert is_live(folder)
     client.stop()
@@ -123,12 +117,12 @@ async def test_resume_from_a_checkpoint_chosen_in_the_ledger(runs_env):
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, ResumeDialog))
         await pilot.press("down")  # epochs are listed newest first: this is epoch 1
-        app.screen.query_one("#resume-total").value = "400"
+        app.screen.query_one("#total").value = "4000"  # the test, not the run, ends it
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TrainingScreen), timeout=30)
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
         screen = app.screen
-        await until(pilot, lambda: screen.history.val_x, timeout=30)
-        assert screen.history.val_x[0] == 1.0  # the parent's first epoch, on the charts
+        await until(pilot, lambda: screen.view.val_x)
+        assert screen.view.val_x[0] == 1.0  # the parent's first epoch, on the charts
         child = RunFolder(Path(runs_env["TUI_MNIST_RUNS"]) / screen.session.run_id)
         assert child.read_config()["parent"] == {"run": parent.id, "epoch": 1}
         assert is_live(child)
@@ -159,10 +153,17 @@ class Terminal:
 
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())
-        time.sleep(0.2)  # one key group at a time, as a person types
 
     def close(self) -> None:
         os.close(self.master)
+
+
+# The app on a small run's settings (the form's defaults are too big for the small data set).
+APP = """
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.tui.app import MnistApp
+MnistApp(initial=TrainConfig.from_dict({config})).run()
+"""
 
 
 def test_a_hangup_of_the_app_leaves_its_run_training(runs_env, tmp_path):
@@ -170,28 +171,103 @@ def test_a_hangup_of_the_app_leaves_its_run_training(runs_env, tmp_path):
     # TMPDIR: the killed app cannot remove its session's scratch folder; it goes with tmp_path.
     env = {**runs_env, "TERM": "xterm-256color", "TMPDIR": str(tmp_path)}
     app = subprocess.Popen(
-        TUI_MNIST, stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave,
+        [sys.executable, "-c", APP.format(config=LONG.to_dict())],
+        stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave,
         env=env, start_new_session=True,
     )
     os.close(terminal.slave)
     runs = Path(runs_env["TUI_MNIST_RUNS"])
+    epoch = lambda folder: folder.read_status().get("epoch", 0)  # noqa: E731 (from status.json)
     try:
         wait_for(lambda: b"Start" in terminal.output, what="the configure screen")
-        # Small settings, typed: hidden 16; tab by tab to 400 epochs and a validation split of
-        # 1000 (the small data set has 3000 training images); ctrl+r starts.
-        for keys in ("16", "\t" * 8, "400", "\t\t", "1000", "\x12"):
-            terminal.type(keys)
+        terminal.type("\x12")  # ctrl+r
         folder = wait_for(lambda: next(iter(run_folders(runs)), None), what="a run folder")
-        wait_for(lambda: derived_state(folder) == "running", what="the run training")
+        wait_for(lambda: epoch(folder) >= 1, what="the run's first epoch")
         os.killpg(app.pid, signal.SIGHUP)  # what a hangup of the terminal does to the app
-        app.wait(10)
-        client = RunClient(folder.path)
-        step = client.status()["step"]
-        wait_for(lambda: client.status()["step"] > step + 100, what="training after the hangup")
-        assert folder.train_config() == TrainConfig(hidden=(16,), epochs=400, val=1000)
-        client.stop()
+        app.wait(PATIENCE)
+        at_hangup = epoch(folder)
+        wait_for(lambda: epoch(folder) > at_hangup, what="an epoch after the hangup")
+        assert derived_state(folder) == "running"
+        assert folder.train_config() == LONG
+        RunClient(folder.path).stop()
         wait_for(lambda: derived_state(folder) == "stopped", what="the stopped state")
     finally:
         if app.poll() is None:
             app.kill()
         terminal.close()
+
+
+# The ledger reads the run folders on a thread worker: a loading table, then the runs.
+
+
+@pytest.fixture
+def held_reading(monkeypatch) -> threading.Event:
+    """The ledger's list_runs waits for `held_reading.set()`: the test sees the screen before
+    the first reading is done. (A bounded wait: a failing test must not leave a thread hanging.)"""
+    from tui_mnist.runs.ledger import list_runs
+
+    release = threading.Event()
+
+    def held_list_runs(runs_dir):
+        release.wait(timeout=10)
+        return list_runs(runs_dir)
+
+    monkeypatch.setattr("tui_mnist.tui.screens.runs.list_runs", held_list_runs)
+    return release
+
+
+async def test_the_ledger_is_loading_until_its_worker_has_read_the_runs(tmp_path, held_reading):
+    from fakes import val_curve, write_run
+
+    from tui_mnist.engine.config import TrainConfig
+
+    done, stopped, vanished = three_runs(tmp_path)
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        ledger = app.screen
+        table = ledger.query_one("#runs-table")
+        assert table.loading and table.row_count == 0 and ledger.current() is None
+
+        held_reading.set()
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: not table.loading)
+        ids = [table.get_row_at(i)[1].strip() for i in range(table.row_count)]
+        assert ids == [vanished.name, stopped.name, done.name]
+
+        # A run appears above the one under the cursor: the cursor and the mark stay with it.
+        await pilot.press("down", "space")
+        newer = write_run(tmp_path, "20250614-120000-dd44", TrainConfig(epochs=2), "stopped",
+                          val_curve(1, 0.9, 0.01))
+        await ledger.reload().wait()
+        await until(pilot, lambda: table.row_count == 4)
+        assert table.get_row_at(0)[1].strip() == newer.name
+        assert ledger.current().id == stopped.name and table.cursor_row == 2
+        assert ledger.selected == [stopped.name]
+        assert [table.get_row_at(i)[0].strip() for i in range(4)] == ["", "", "✓", ""]
+
+
+async def test_a_failed_reading_of_the_runs_is_told_once_and_the_app_goes_on(
+    tmp_path, monkeypatch
+):
+    from textual.worker import WorkerFailed
+
+    def unreadable(runs_dir):
+        raise PermissionError(f"[Errno 13] Permission denied: '{runs_dir}'")
+
+    monkeypatch.setattr("tui_mnist.tui.screens.runs.list_runs", unreadable)
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: app.notes)
+        ledger = app.screen
+        with pytest.raises(WorkerFailed):  # the same failure again: not told twice
+            await ledger.reload().wait()
+        await pilot.pause()
+        assert app.notes == [("error", f"reload: [Errno 13] Permission denied: '{tmp_path}'")]
+        assert not ledger.query_one("#runs-table").loading
+        heading = str(ledger.query_one("#runs-heading").render())
+        assert heading.startswith(f"cannot read {tmp_path}")
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfigureScreen) and app.is_running

@@ -1,11 +1,12 @@
-"""The training screen driven by key presses, on fake sessions."""
+"""The training screen driven by key presses, on fake sessions (the main path through it, on
+both kinds of session, is test_app_flow.py's)."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
-from fakes import FakeTrainer, fast_config, final_test_accuracy, make_app, until
+from fakes import PATIENCE, FakeTrainer, fast_config, final_test_accuracy, make_app, status_text, until
 from rich.console import Console
 
 from tui_mnist.engine.model_io import load_model
@@ -13,7 +14,6 @@ from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import run_app
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen
-from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.screens.too_small import TooSmallScreen
 from tui_mnist.tui.screens.training import TrainingScreen
@@ -21,49 +21,10 @@ from tui_mnist.tui.screens.training import TrainingScreen
 SLOW = dict(batches_per_epoch=50, delay=0.004)  # long enough to catch mid-run
 
 
-def status_text(app) -> str:
-    return str(app.screen.query_one("#status").render())
-
-
 async def start(pilot) -> TrainingScreen:
     await pilot.press("ctrl+r")
     await until(pilot, lambda: isinstance(pilot.app.screen, TrainingScreen))
     return pilot.app.screen
-
-
-async def test_pause_step_resume_stop_and_inspect_by_keys():
-    app = make_app(initial=fast_config(epochs=1000), **SLOW)
-    async with app.run_test(size=(80, 24)) as pilot:
-        screen = await start(pilot)
-        await until(pilot, lambda: screen.history.latest is not None)
-        await pilot.press("space")
-        await until(pilot, lambda: screen.state == "paused")
-        step = screen.history.latest.step
-        assert "paused" in status_text(app)
-
-        await pilot.press("n")
-        await until(pilot, lambda: screen.history.latest.step == step + 1)
-        await pilot.pause(0.1)
-        assert screen.history.latest.step == step + 1  # exactly one batch
-        latest = screen.history.latest
-        batch_label, batch_done = screen.query_one("#bars").parts[1]
-        assert batch_label == f"batch {latest.batch}/50" and batch_done == latest.batch / 50
-
-        await pilot.press("space")
-        await until(pilot, lambda: screen.state == "running")
-        await until(pilot, lambda: screen.history.latest.step > step + 3)
-        await pilot.press("s")
-        await until(pilot, lambda: screen.state == "stopped")
-        assert screen.history.finished.stopped
-        assert screen.query_one("#result").display
-
-        await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
-        assert "live weights" in app.screen.source.title
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is screen)
-        await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, ConfigureScreen))
 
 
 async def test_keys_that_do_not_apply_are_ignored():
@@ -88,10 +49,10 @@ async def test_learning_rate_keys_scale_the_rate_and_show_it():
         await pilot.press("space")
         await until(pilot, lambda: screen.state == "paused")
         await pilot.press("plus", "plus", "minus")
-        await until(pilot, lambda: "×1.25" in status_text(app))
-        assert "lr 0.125" in status_text(app)
+        await until(pilot, lambda: "×1.25" in status_text(screen))
+        assert "lr 0.125" in status_text(screen)
         await pilot.press("n")
-        await until(pilot, lambda: abs(screen.history.latest.lr - 0.125) < 1e-12)
+        await until(pilot, lambda: abs(screen.view.latest.lr - 0.125) < 1e-12)
 
 
 async def test_help_opens_and_closes():
@@ -106,7 +67,7 @@ async def test_help_opens_and_closes():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         console = Console(width=76, record=True, file=io.StringIO())
-        console.print(app.screen.query_one("#help-body Static").content)
+        console.print(app.screen.query_one("#body Static").content)
         listed = console.export_text()
         for words in ("space", "Pause or resume", "Train one batch (while paused) (not now)",
                       "^q", "Save the model"):
@@ -116,14 +77,16 @@ async def test_help_opens_and_closes():
 
 
 async def test_quitting_mid_run_ends_the_worker():
-    app = make_app(initial=fast_config(epochs=1000), **SLOW)
+    trainers = []
+    app = make_app(initial=fast_config(epochs=1000), trainers=trainers, **SLOW)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await start(pilot)
         await until(pilot, lambda: screen.state == "running")
         await pilot.press("ctrl+q")
-    session = app.sessions[0]
-    assert session.join(1)
-    assert session._trainer.stop_requested
+    (session,) = app.sessions
+    assert session.join(PATIENCE)
+    (trainer,) = trainers
+    assert trainer.stop_requested and trainer.epoch < 1000
 
 
 async def test_divergence_is_reported_and_a_new_run_can_start():
@@ -133,7 +96,7 @@ async def test_divergence_is_reported_and_a_new_run_can_start():
         await until(pilot, lambda: screen.state == "failed")
         assert ("error", "loss diverged at step 7 (fake)") in app.notes
         assert "diverged" in str(screen.query_one("#result-text").render())
-        assert screen.history.latest.step == 6  # the batches before the failure were shown
+        assert screen.view.latest.step == 6  # the batches before the failure were shown
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfigureScreen))
         second = await start(pilot)
@@ -164,7 +127,7 @@ async def test_save_writes_the_model_to_the_edited_path(tmp_path):
         await until(pilot, lambda: screen.state == "finished")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, SaveDialog)
-        field = app.screen.query_one("#save-path")
+        field = app.screen.query_one("#path")
         assert field.value == "./model.npz"
         field.value = str(tmp_path / "missing" / "m.npz")
         await pilot.press("enter")
@@ -172,12 +135,12 @@ async def test_save_writes_the_model_to_the_edited_path(tmp_path):
         assert "cannot write" in app.notes[-1][1]
 
         await pilot.press("ctrl+s")
-        assert app.screen.query_one("#save-path").value.endswith("m.npz")  # remembers the last path
-        app.screen.query_one("#save-path").value = str(tmp_path / "m.npz")
+        assert app.screen.query_one("#path").value.endswith("m.npz")  # remembers the last path
+        app.screen.query_one("#path").value = str(tmp_path / "m.npz")
         await pilot.press("enter")
         await until(pilot, lambda: (tmp_path / "m.npz").exists())
         saved = load_model(tmp_path / "m.npz")
-        live = screen.session._trainer.network
+        live = (await screen.session.snapshot()).network
         assert np.array_equal(saved.network.weights[0], live.weights[0])
 
 
@@ -186,7 +149,7 @@ async def test_a_tiny_window_shows_a_notice_then_recovers():
     async with app.run_test(size=(40, 12)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, TooSmallScreen)
-        assert "40×12" in str(app.screen.query_one("#too-small-message").render())
+        assert "40×12" in str(app.screen.query_one("#message").render())
         await pilot.press("ctrl+r", "f1")  # keys for hidden screens do nothing
         assert isinstance(app.screen, TooSmallScreen)
         await pilot.resize_terminal(80, 24)

@@ -7,7 +7,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-from runs_support import one_blas_thread  # noqa: F401 (autouse fixture)
 
 from tui_mnist.engine.checkpoint import load_checkpoint, restore_trainer, save_checkpoint
 from tui_mnist.engine.config import TrainConfig
@@ -15,6 +14,8 @@ from tui_mnist.engine.errors import ConfigError, ModelFileError
 from tui_mnist.engine.files import load_bundle, save_bundle
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
 from tui_mnist.engine.training import Trainer
+
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
 
 SMALL = TrainConfig(hidden=(16,), epochs=3, val=1000, seed=5)
 

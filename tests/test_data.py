@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fakes import idx_bytes
 
 from tui_mnist.engine import data
 from tui_mnist.engine.data import (
@@ -24,13 +25,6 @@ TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 TRAIN_IMAGES, TRAIN_LABELS = data.SPLITS["train"]
 TEST_IMAGES, TEST_LABELS = data.SPLITS["test"]
-
-
-def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
-    """An IDX file of uint8 data: magic (0x08 type, ndim), big-endian dims, the bytes."""
-    magic = (0x0800 | array.ndim) if magic is None else magic
-    header = magic.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in array.shape)
-    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
 
 
 def write_file(directory: Path, stem: str, content: bytes, gz: bool = True) -> Path:

@@ -5,15 +5,10 @@ history, stop with the final weights kept, and closing without stopping."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
-from runs_support import (  # noqa: F401 (fixtures)
-    one_blas_thread,
-    runs_env,
-    small_config,
-    small_data,
-)
+import pytest
+from fakes import PATIENCE, SLOW, until
 
 from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.metrics import evaluate
@@ -24,7 +19,11 @@ from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.ledger import derived_state
 from tui_mnist.session.detached import DetachedSession
 
-SLOW = small_config(epochs=50, batch_size=1, lr=0.01)  # ~0.2 s an epoch: time to act mid-run
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+# How long a paused run is watched for (the absence of) progress: an observation window, not a
+# wait for anything (a slow machine makes it less telling, never failing).
+QUIET = 0.2
 
 
 class Follower:
@@ -49,30 +48,21 @@ class Follower:
         return changes[-1].state if changes else None
 
 
-async def until(condition, timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-    return value
-
-
 async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, tmp_path):
     owner = DetachedSession.new()
     await owner.start(SLOW)
     mine = Follower(owner)
-    await until(lambda: mine.steps(), what="the first batches")
+    await until(None, lambda: mine.steps(), what="the first batches")
     client = RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / owner.run_id)
     assert mine.of(RunStarted)[0].architecture == "784-16-10"
 
     owner.pause()
-    await until(lambda: mine.state() == "paused", what="the pause")
+    await until(None, lambda: mine.state() == "paused", what="the pause")
     paused_at = mine.steps()[-1]
     assert client.status()["step"] == paused_at
     owner.step("batch")
-    await until(lambda: mine.steps()[-1] == paused_at + 1, what="one step")
-    await asyncio.sleep(0.2)
+    await until(None, lambda: mine.steps()[-1] == paused_at + 1, what="one step")
+    await asyncio.sleep(QUIET)
     assert client.status()["step"] == paused_at + 1  # exactly one batch, still paused
     assert client.status()["state"] == "paused"
 
@@ -81,23 +71,23 @@ async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, 
     assert len(snapshot.labels) == 500  # the small data set's test split
 
     owner.resume()
-    await until(lambda: mine.state() == "running", what="running again")
-    await until(lambda: mine.of(EpochProgress), what="an epoch")
+    await until(None, lambda: mine.state() == "running", what="running again")
+    await until(None, lambda: mine.of(EpochProgress), what="an epoch")
 
     # A second session on the same run: the history first, then the live run.
     watcher = DetachedSession.attach(client.folder.path)
     await watcher.start(SLOW)
     theirs = Follower(watcher)
-    await until(lambda: theirs.of(StateChanged) and theirs.state() != "loading", what="history")
+    await until(None, lambda: theirs.of(StateChanged) and theirs.state() != "loading", what="history")
     replayed = theirs.of(EpochProgress)
     assert [e.epoch for e in replayed] == [r["epoch"] for r in client.folder.epoch_metrics()]
     assert theirs.steps() and theirs.steps() == sorted(theirs.steps())
 
     owner.stop()
-    await until(lambda: mine.of(RunFinished) and theirs.of(RunFinished), what="the end")
+    await until(None, lambda: mine.of(RunFinished) and theirs.of(RunFinished), what="the end")
     finished = mine.of(RunFinished)[0]
     assert finished.stopped and theirs.of(RunFinished)[0] == finished
-    assert owner.join(1) and watcher.join(1)
+    assert owner.join(PATIENCE) and watcher.join(PATIENCE)
 
     # The run's trainer is gone, yet its final weights (mid-epoch) can still be saved: they
     # are the ones the final test accuracy was measured on.
@@ -108,14 +98,14 @@ async def test_a_remote_session_steers_a_detached_trainer(runs_env, small_data, 
     assert accuracy == finished.test_acc
     owner.close()
     watcher.close()
-    await until(lambda: derived_state(client.folder) == "stopped", what="the stopped state")
+    await until(None, lambda: derived_state(client.folder) == "stopped", what="the stopped state")
 
     # Too late to subscribe (a short run ends before its follower connects): the run's folder
     # tells the same story, from its newest checkpoint's history to its final record.
     late = DetachedSession.attach(client.folder.path)
     await late.start(SLOW)
     after = Follower(late)
-    await until(lambda: after.of(RunFinished), what="the end, from the folder")
+    await until(None, lambda: after.of(RunFinished), what="the end, from the folder")
     assert after.of(RunFinished) == [finished]
     assert after.of(RunStarted) == mine.of(RunStarted)
     epochs = [e.epoch for e in after.of(EpochProgress)]
@@ -127,11 +117,11 @@ async def test_closing_a_session_leaves_its_run_training(runs_env):
     session = DetachedSession.new()
     await session.start(SLOW)
     follower = Follower(session)
-    await until(lambda: follower.steps(), what="the first batches")
+    await until(None, lambda: follower.steps(), what="the first batches")
     client = RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / session.run_id)
     session.close()
     follower.task.cancel()  # a closed session reports nothing more
     step = client.status()["step"]
-    await until(lambda: client.status()["step"] > step + 100, what="training after close")
+    await until(None, lambda: client.status()["step"] > step + 100, what="training after close")
     client.stop()
-    await until(lambda: derived_state(client.folder) == "stopped", what="the stopped state")
+    await until(None, lambda: derived_state(client.folder) == "stopped", what="the stopped state")

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -21,6 +20,7 @@ NOT_SOURCE = shutil.ignore_patterns(".git", "__pycache__", "*.egg-info", "build"
 
 
 def pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")  # in the standard library from Python 3.11
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 

@@ -3,19 +3,16 @@ exactly as an attached app or another terminal would."""
 
 from __future__ import annotations
 
+import itertools
+import re
 import stat
 import threading
 import time
 
 import pytest
-from runs_support import (  # noqa: F401 (fixtures)
-    one_blas_thread,
-    runs_env,
-    small_config,
-    small_data,
-    wait_for,
-)
+from fakes import PATIENCE, small_config, wait_for
 
+from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.model_io import load_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.live.events import Batches, LearningRateScaled, RunFailed, RunStarted, StateChanged
@@ -24,16 +21,23 @@ from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.execute import execute_run
 from tui_mnist.runs.store import RunFolder, resolve_runs_dir
 
-QUIET = 0.3  # seconds a paused run is watched for (absence of) progress
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+# How long a paused run is watched for (the absence of) progress: an observation window, not a
+# wait for anything (a slow machine makes it less telling, never failing).
+QUIET = 0.3
 
 
 class HostedRun:
-    """execute_run in a background thread, like a detached trainer but inspectable."""
+    """execute_run in a background thread, like a detached trainer but inspectable; with
+    `paused`, the run pauses before its first batch (a client connects before anything
+    happens)."""
 
-    def __init__(self, config, runs_dir=None):
+    def __init__(self, config, runs_dir=None, paused: bool = False):
         self.folder = RunFolder.create(resolve_runs_dir(runs_dir), config)
         self.outcome: list = []
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        on_host = (lambda host: host.pause()) if paused else (lambda host: None)
+        self.thread = threading.Thread(target=self._run, args=(on_host,), daemon=True)
         self.thread.start()
         self.client = RunClient(self.folder.path)
         wait_for(
@@ -41,14 +45,14 @@ class HostedRun:
             what="the control socket",
         )
 
-    def _run(self):
+    def _run(self, on_host):
         try:
-            self.outcome.append(execute_run(self.folder))
+            self.outcome.append(execute_run(self.folder, on_host=on_host))
         except Exception as error:  # recorded for the test to look at
             self.outcome.append(error)
 
     def finish(self):
-        self.thread.join(30)
+        self.thread.join(PATIENCE)
         assert not self.thread.is_alive()
         return self.outcome[0]
 
@@ -119,7 +123,7 @@ def test_pause_step_resume_scale_and_stop(long_run):
         client.status()
 
 
-def test_the_run_is_private_to_its_user(long_run, runs_env):
+def test_the_run_is_private_to_its_user(long_run):
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
     assert mode(resolve_runs_dir()) == 0o700
     assert mode(long_run.folder.path) == 0o700
@@ -146,14 +150,14 @@ def test_a_late_subscriber_gets_the_whole_history(long_run):
     epochs = [e for e in replay if isinstance(e, EpochProgress)]
     assert [e.epoch for e in epochs] == list(range(1, len(epochs) + 1)) and len(epochs) >= 2
     assert [e.to_json() for e in epochs] == long_run.folder.epoch_metrics()
-    completed = 0  # batch samples come in order, each epoch's before its epoch record
-    steps = []
-    for event in replay[1:-1]:
-        if isinstance(event, EpochProgress):
-            completed = event.epoch
-        else:
-            assert {r.epoch for r in event.records} == {completed + 1}
-            steps += [r.step for r in event.records]
+    body = replay[1:-1]
+    samples = [event for event in body if isinstance(event, Batches)]
+    assert len(samples) + len(epochs) == len(body)
+    # Batch samples come in order, each epoch's before its epoch record.
+    closed = itertools.accumulate(isinstance(event, EpochProgress) for event in body)
+    in_epoch = [done + 1 for done, event in zip(closed, body) if isinstance(event, Batches)]
+    assert [{r.epoch for r in event.records} for event in samples] == [{n} for n in in_epoch]
+    steps = [r.step for event in samples for r in event.records]
     assert steps == sorted(steps) and len(steps) >= len(epochs)
 
 
@@ -166,19 +170,21 @@ def test_live_weights_can_be_saved_as_a_model_file(long_run, tmp_path):
 
 
 def test_a_failing_run_reports_its_error_and_leaves_no_socket(runs_env):
-    run = HostedRun(small_config(lr=1000.0, epochs=3, batch_size=10))
-    events = []
-    try:
-        with run.client.events() as stream:
-            events = list(stream)
-    except RunError:
-        pass  # the trainer may fail before the subscription is answered
+    run = HostedRun(small_config(lr=1000.0, epochs=3, batch_size=10), paused=True)
+    with run.client.events() as stream:  # subscribed while the run cannot fail yet
+        assert isinstance(next(stream), RunStarted)
+        next_of(stream, StateChanged, lambda e: e.state == "paused")
+        run.client.resume()
+        events = list(stream)
     error = run.finish()
-    assert "diverged" in str(error)
-    if events:
-        assert isinstance(events[-1], RunFailed) and "diverged" in events[-1].message
+    assert isinstance(error, TrainingDiverged)
+    assert re.fullmatch(
+        r"loss diverged at epoch 1 batch \d+ \(loss \S+\): try a smaller learning rate", str(error)
+    )
+    assert events[0] == StateChanged("running")
+    assert events[-1] == RunFailed(str(error))
     status = run.folder.read_status()
-    assert status["state"] == "failed" and "diverged" in status["error"]
+    assert (status["state"], status["error"]) == ("failed", str(error))
     assert not run.folder.socket_file.exists()
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from runs_support import wait_for
+from fakes import wait_for
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
@@ -106,7 +106,7 @@ def test_a_dead_trainer_reads_as_stale(tmp_path):
     assert derived_state(folder) == "running"
     child.send_signal(signal.SIGKILL)
     # Killed but not reaped (nobody has called wait): a zombie is not a trainer.
-    wait_for(lambda: derived_state(folder) == "stale", timeout=10, what="stale")
+    wait_for(lambda: derived_state(folder) == "stale", what="the stale state")
     assert child.poll() is not None  # reaped only now
     assert derived_state(folder) == "stale"
 
@@ -126,7 +126,7 @@ def test_a_reused_pid_or_a_silent_heartbeat_reads_as_stale(tmp_path):
     assert derived_state(folder) == "running"
 
 
-@pytest.mark.parametrize("state", ["done", "stopped", "failed"])
+@pytest.mark.parametrize("state", ["finished", "stopped", "failed"])
 def test_final_states_are_reported_as_they_are(tmp_path, state):
     folder = RunFolder.create(tmp_path, CONFIG)
     folder.write_status({"state": state, "pid": 999999})

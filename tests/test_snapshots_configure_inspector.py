@@ -5,15 +5,11 @@ from __future__ import annotations
 import pytest
 from test_app_configure import Host as ConfigureHost
 from test_app_inspector import Host as InspectorHost
-from test_app_inspector import small_source
+from test_app_inspector import predicted, small_source
 
 from tui_mnist.engine.presets import PRESETS
 
-
-@pytest.fixture(autouse=True)
-def colour(monkeypatch):
-    # Snapshots record colour; NO_COLOR (set by some CI shells) would flatten them.
-    monkeypatch.delenv("NO_COLOR", raising=False)
+pytestmark = pytest.mark.usefixtures("colour")
 
 
 def test_configure_with_the_seed_preset(snap_compare):
@@ -26,4 +22,5 @@ def test_configure_with_an_invalid_field(snap_compare):
 
 def test_inspector_on_a_fixed_seed_network(snap_compare, mnist):
     app = InspectorHost(small_source(mnist))
-    assert snap_compare(app, press=["m", "j"], terminal_size=(80, 24))
+    # The picture is taken once the predictions worker is done (run_before waits for it).
+    assert snap_compare(app, press=["m", "j"], terminal_size=(80, 24), run_before=predicted)

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import RecordingApp
-from ledger_fixtures import three_runs
+from fakes import RecordingApp, three_runs
+
+pytestmark = pytest.mark.usefixtures("colour")
 
 
 @pytest.fixture
 def app(tmp_path, monkeypatch):
-    monkeypatch.delenv("NO_COLOR", raising=False)
     monkeypatch.chdir(tmp_path)
     three_runs(Path("runs"))
     return RecordingApp(runs_dir=Path("runs"))

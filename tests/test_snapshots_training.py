@@ -11,10 +11,7 @@ from fakes import make_app, until
 
 from tui_mnist.tui.screens.training import TrainingScreen
 
-
-@pytest.fixture(autouse=True)
-def colour(monkeypatch):
-    monkeypatch.delenv("NO_COLOR", raising=False)
+pytestmark = pytest.mark.usefixtures("colour")
 
 
 def run_to_the_end(**trainer_options):

@@ -6,8 +6,8 @@ import pytest
 
 from tui_mnist.engine.progress import BatchProgress
 from tui_mnist.live.events import RunStarted
-from tui_mnist.tui import run_history
-from tui_mnist.tui.run_history import RunHistory, Smoother, duration
+from tui_mnist.tui import training_view
+from tui_mnist.tui.training_view import Smoother, TrainingView, duration
 from tui_mnist.tui.widgets.chart import thin
 
 
@@ -34,7 +34,7 @@ def test_smoother_starts_at_the_first_value_and_follows():
 
 
 def test_history_progress_speed_and_eta():
-    history = RunHistory(epochs=3)
+    history = TrainingView(epochs=3)
     history.start(RunStarted("784-10", 7850, 3, 10, 320))
     history.add_batches([batch(s) for s in range(1, 16)])
     assert history.epochs_done == pytest.approx(1.5)
@@ -44,8 +44,8 @@ def test_history_progress_speed_and_eta():
 
 
 def test_history_memory_is_bounded_and_evenly_spaced(monkeypatch):
-    monkeypatch.setattr(run_history, "MAX_POINTS", 100)
-    history = RunHistory(epochs=100)
+    monkeypatch.setattr(training_view, "MAX_POINTS", 100)
+    history = TrainingView(epochs=100)
     history.start(RunStarted("784-10", 7850, 100, 10, 320))
     history.add_batches([batch(s) for s in range(1, 1001)])
     assert len(history.train_x) <= 101

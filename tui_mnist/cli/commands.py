@@ -69,17 +69,12 @@ def attach_command(reference: str | None, runs_dir: str | None) -> int:
 
 def eval_command(model_path: Path, data_dir: str | None, as_json: bool) -> int:
     from tui_mnist.engine.data import load_dataset
-    from tui_mnist.engine.errors import ModelFileError
     from tui_mnist.engine.metrics import evaluate
-    from tui_mnist.engine.model_io import load_model
+    from tui_mnist.engine.model_io import check_input_size, load_model
 
     model = load_model(model_path)
     data = load_dataset(data_dir, val=0)
-    if model.network.sizes[0] != data.n_features:
-        raise ModelFileError(
-            f"{model_path}: expects {model.network.sizes[0]} pixels per image, "
-            f"the data has {data.n_features}"
-        )
+    check_input_size(model_path, model.network, data.n_features)
     loss, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
     if as_json:
         print(json.dumps({"test_acc": accuracy, "test_loss": loss, "n": len(data.y_test)}))

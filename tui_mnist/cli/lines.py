@@ -7,6 +7,7 @@ import time
 from typing import TextIO
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
+from tui_mnist.live.events import final_state
 from tui_mnist.live.text import number, percent, started_text
 
 BAR_WIDTH = 24
@@ -26,11 +27,10 @@ def epoch_line(record: EpochProgress) -> str:
 
 
 def final_line(record: RunFinished) -> str:
-    how = "stopped early" if record.stopped else "done"
     epochs = f"{record.epochs_completed} epoch{'' if record.epochs_completed == 1 else 's'}"
     return (
         f"test accuracy {percent(record.test_acc)}  (loss {number(record.test_loss)}; "
-        f"{how} after {epochs}, {record.seconds:.1f}s training)"
+        f"{final_state(record)} after {epochs}, {record.seconds:.1f}s training)"
     )
 
 

@@ -8,11 +8,17 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
+from tui_mnist.cli.lines import ProgressBar, epoch_line, final_line
 from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say, warn
 from tui_mnist.cli.parser import config_from_args, typed_settings
+from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.engine.threads import auto_threads, set_blas_threads
+from tui_mnist.live.events import Batches, Event
 
 
 def train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -42,6 +48,81 @@ def train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return run_guarded(lambda: _train(target, runs_dir, args))
 
 
+def _train(target, runs_dir: Path, args: argparse.Namespace) -> int:
+    """Train `target` (a run folder, a TrainConfig or a ResumePlan) to its end; the exit code."""
+    from tui_mnist.runs.execute import execute_run
+
+    folder = _run_folder(target, runs_dir, args.keep_checkpoints)
+    terminal = _TerminalLines(sys.stdout)
+    interrupts = _Interrupts()
+
+    def started(host) -> None:
+        interrupts.host = host
+        warn(f"run {folder.id} (in {folder.path})")
+
+    with _metrics_writer(args.metrics) as write_metrics, interrupts.installed():
+
+        def observe(event: Event) -> None:
+            terminal.show(event)
+            write_metrics(event)
+
+        try:
+            finished = execute_run(folder, observe, warn, args.keep_checkpoints, on_host=started)
+        except KeyboardInterrupt:
+            return EXIT_INTERRUPTED
+    if args.save:
+        _save_model(args.save, interrupts.host.trainer, finished)
+    return 128 + interrupts.signal if interrupts.signal else 0
+
+
+def _run_folder(target, runs_dir: Path, keep_checkpoints: int | None):
+    """The RunFolder to train: `target` itself, the folder a ResumePlan resumes in (the run or a
+    new child of it), or a new run of a TrainConfig."""
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.runs.resume import ResumePlan, materialize
+    from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, RunFolder
+
+    if isinstance(target, ResumePlan):
+        return materialize(target, warn, keep_checkpoints)
+    if isinstance(target, TrainConfig):
+        keep = DEFAULT_KEEP_CHECKPOINTS if keep_checkpoints is None else keep_checkpoints
+        return RunFolder.create(runs_dir, target, keep_checkpoints=keep)
+    return target
+
+
+class _TerminalLines:
+    """stdout: one line per epoch and one at the end, and on a terminal a bar within the epoch."""
+
+    def __init__(self, stream: TextIO):
+        self.bar = ProgressBar(stream) if stream.isatty() else None
+
+    def show(self, event: Event) -> None:
+        if type(event) is Batches:
+            if self.bar:
+                self.bar.update(event.latest)
+        elif isinstance(event, (EpochProgress, RunFinished)):
+            if self.bar:
+                self.bar.clear()
+            say(epoch_line(event) if isinstance(event, EpochProgress) else final_line(event))
+
+
+@contextmanager
+def _metrics_writer(path: Path | None) -> Iterator[Callable[[Event], None]]:
+    """A function writing each epoch record and the final one to `path` as JSON lines, flushed
+    as they come (one that writes nothing without a path); the file is closed on leaving."""
+    if path is None:
+        yield lambda event: None
+        return
+    with path.open("w", encoding="utf-8") as stream:
+
+        def write(event: Event) -> None:
+            if isinstance(event, (EpochProgress, RunFinished)):
+                stream.write(json.dumps(event.to_json()) + "\n")
+                stream.flush()
+
+        yield write
+
+
 class _Interrupts:
     """The first ctrl+c (or SIGTERM) stops the run cleanly after the current batch; a second
     one, or one before training has begun, interrupts at once."""
@@ -57,62 +138,22 @@ class _Interrupts:
         # Not here: a signal handler may run while the training thread holds the controls' lock.
         threading.Thread(target=self.host.stop, daemon=True).start()
 
-    def install(self) -> dict:
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """These handlers (and SIGHUP dropping the output) while inside; the previous ones after."""
         handlers = {signal.SIGINT: self, signal.SIGTERM: self, signal.SIGHUP: drop_output}
-        return {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
-def _train(target, runs_dir: Path, args: argparse.Namespace) -> int:
-    from tui_mnist.cli.lines import ProgressBar, epoch_line, final_line
-    from tui_mnist.engine.config import TrainConfig
+def _save_model(path: Path, trainer, finished: RunFinished) -> None:
+    """Write the trained weights as a model file, its results those of the final record."""
     from tui_mnist.engine.model_io import save_model
-    from tui_mnist.engine.progress import EpochProgress, RunFinished
-    from tui_mnist.live.events import Batches
-    from tui_mnist.runs.execute import execute_run
-    from tui_mnist.runs.resume import ResumePlan, materialize
-    from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, RunFolder
 
-    if isinstance(target, ResumePlan):
-        folder = materialize(target, warn, args.keep_checkpoints)
-    elif isinstance(target, TrainConfig):
-        keep = DEFAULT_KEEP_CHECKPOINTS if args.keep_checkpoints is None else args.keep_checkpoints
-        folder = RunFolder.create(runs_dir, target, keep_checkpoints=keep)
-    else:
-        folder = target
-    bar = ProgressBar(sys.stdout) if sys.stdout.isatty() else None
-    metrics_file = args.metrics.open("w", encoding="utf-8") if args.metrics else None
-    interrupts = _Interrupts()
-
-    def started(host) -> None:
-        interrupts.host = host
-        warn(f"run {folder.id} (in {folder.path})")
-
-    def observe(event) -> None:
-        if type(event) is Batches:
-            if bar:
-                bar.update(event.records[-1])
-            return
-        if not isinstance(event, (EpochProgress, RunFinished)):
-            return
-        if bar:
-            bar.clear()
-        say(epoch_line(event) if isinstance(event, EpochProgress) else final_line(event))
-        if metrics_file:
-            metrics_file.write(json.dumps(event.to_json()) + "\n")
-            metrics_file.flush()
-
-    previous = interrupts.install()
-    try:
-        finished = execute_run(folder, observe, warn, args.keep_checkpoints, on_host=started)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if metrics_file:
-            metrics_file.close()
-    if args.save:
-        trainer = interrupts.host.trainer
-        save_model(args.save, trainer.network, trainer.data.normalizer, trainer.config.to_dict(), finished.to_json())
-        say(f"model saved to {args.save}")
-    return 128 + interrupts.signal if interrupts.signal else 0
+    config = trainer.config.to_dict()
+    save_model(path, trainer.network, trainer.data.normalizer, config, finished.to_json())
+    say(f"model saved to {path}")

@@ -107,9 +107,10 @@ def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
     for name in FIXED_ON_RESUME:
         if getattr(config, name) != getattr(saved, name):
             setting = name.replace("_", " ")
+            hidden = ",".join(map(str, saved.hidden)) or "none"
             raise ConfigError(
                 f"cannot change {setting} when resuming: the checkpoint holds a "
-                f"{saved.architecture} {saved.activation} {saved.dtype} network "
+                f"{saved.activation} {saved.dtype} network with hidden layers {hidden}, "
                 f"trained with {setting} {getattr(saved, name)!r}"
             )
 

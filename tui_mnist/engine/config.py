@@ -14,21 +14,7 @@ from tui_mnist.engine.choices import (
     SCHEDULE_NAMES,
 )
 from tui_mnist.engine.errors import ConfigError
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """Hidden layer widths from "512,256" (spaces allowed); "" means no hidden layer."""
-    if not text.strip():
-        return ()
-    widths = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise ConfigError(f'hidden layers: "{part}" is not a number')
-        if int(part) == 0:
-            raise ConfigError("hidden layers: a layer needs at least one unit")
-        widths.append(int(part))
-    return tuple(widths)
+from tui_mnist.engine.settings import BY_NAME
 
 
 @dataclass(frozen=True)
@@ -98,9 +84,9 @@ class TrainConfig:
         need(self.threads >= 0, "threads must be 0 (automatic) or more")
         return found
 
-    @property
-    def architecture(self) -> str:
-        return "-".join(str(n) for n in (784, *self.hidden, 10))
+    def layer_sizes(self, n_inputs: int, n_classes: int) -> tuple[int, ...]:
+        """The network's layer sizes for data of `n_inputs` pixels and `n_classes` labels."""
+        return (n_inputs, *self.hidden, n_classes)
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -128,14 +114,12 @@ class TrainConfig:
             value = getattr(self, f.name)
             if value == getattr(base, f.name):
                 continue
-            flag = "--" + f.name.replace("_", "-")
-            if isinstance(value, bool):
+            setting = BY_NAME[f.name]
+            if setting.switch:
                 if value:
-                    words.append(flag)
-            elif f.name == "hidden":
-                words += [flag, ",".join(map(str, value))]
+                    words.append(setting.flag)
             else:
-                words += [flag, str(value)]
+                words += [setting.flag, setting.show(value)]
         return shlex.join(words)
 
     def with_changes(self, **changes) -> TrainConfig:

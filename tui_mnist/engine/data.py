@@ -74,19 +74,20 @@ def idx_path(directory: Path, stem: str) -> Path:
     raise DataError(f"{directory / stem}[.gz]: file not found")
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, size: int = -1) -> bytes:
+    """The file's first `size` bytes (all of them by default), unzipped if it ends in .gz."""
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
+                return handle.read(size)
+        with path.open("rb") as handle:
+            return handle.read(size)
     except (OSError, EOFError, zlib.error) as error:
         raise DataError(f"{path}: cannot read ({error})") from None
 
 
-def read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    """Parse one IDX file; every inconsistency is a DataError naming the file."""
-    blob = _read_bytes(path)
+def _dims(path: Path, blob: bytes, expected_magic: int) -> tuple[int, ...]:
+    """The dimensions the IDX header at the start of `blob` promises."""
     if len(blob) < 8:
         raise DataError(f"{path}: truncated ({len(blob)} bytes, no IDX header)")
     magic = int.from_bytes(blob[:4], "big")
@@ -95,16 +96,31 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
             f"{path}: wrong magic number 0x{magic:08x} (expected 0x{expected_magic:08x})"
         )
     ndim = magic & 0xFF
-    header = 4 + 4 * ndim
-    if len(blob) < header:
+    if len(blob) < 4 + 4 * ndim:
         raise DataError(f"{path}: truncated header")
-    dims = tuple(int.from_bytes(blob[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return tuple(int.from_bytes(blob[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+
+
+def read_idx(path: Path, expected_magic: int) -> np.ndarray:
+    """Parse one IDX file; every inconsistency is a DataError naming the file."""
+    blob = _read_bytes(path)
+    dims = _dims(path, blob, expected_magic)
+    header = 4 + 4 * len(dims)
     expected = header + int(np.prod(dims, dtype=np.int64))
     if len(blob) < expected:
         raise DataError(f"{path}: truncated ({len(blob)} bytes, header promises {expected})")
     if len(blob) > expected:
         raise DataError(f"{path}: {len(blob) - expected} unexpected bytes after the data")
     return np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
+
+
+def data_sizes(data_dir: str | os.PathLike | None = None) -> tuple[int, int]:
+    """(pixels per image, classes) of the data `find_data_dir` picks: the two ends of a
+    network for it. Reads the training images' 16-byte header only (0.15 ms for the shipped
+    .gz), so it is cheap enough for every key press in the settings form."""
+    path = idx_path(find_data_dir(data_dir), SPLITS["train"][0])
+    _count, rows, cols = _dims(path, _read_bytes(path, 16), IMAGE_MAGIC)
+    return rows * cols, NUM_CLASSES
 
 
 def _read_split(directory: Path, split: str) -> tuple[RawSplit, tuple[int, int]]:

@@ -39,6 +39,7 @@ def save_model(
     config: dict | None = None,
     results: dict | None = None,
 ) -> None:
+    """Write a model file atomically; a failed write is a ModelFileError."""
     meta = {
         "format": MODEL_FORMAT,
         "version": MODEL_VERSION,
@@ -49,7 +50,10 @@ def save_model(
         "config": config or {},
         "results": results or {},
     }
-    save_bundle(Path(path), network_arrays(network), meta)
+    try:
+        save_bundle(Path(path), network_arrays(network), meta)
+    except OSError as error:
+        raise ModelFileError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 def network_from_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> Network:
@@ -90,3 +94,11 @@ def load_model(path: str | Path) -> SavedModel:
     except (KeyError, TypeError):
         raise ModelFileError(f"{path}: metadata lacks the input normalisation") from None
     return SavedModel(network=network, normalizer=normalizer, meta=meta)
+
+
+def check_input_size(path: str | Path, network: Network, n_features: int) -> None:
+    """Raise a ModelFileError unless the model in `path` takes images of `n_features` pixels."""
+    if network.sizes[0] != n_features:
+        raise ModelFileError(
+            f"{path}: expects {network.sizes[0]} pixels per image, the data has {n_features}"
+        )

@@ -18,7 +18,6 @@ from tui_mnist.engine.errors import ConfigError
 
 class Optimizer:
     name = ""
-    slots = 0  # state arrays per parameter, for the memory estimate
 
     def __init__(self, parameters: list[np.ndarray], weight_decay: float = 0.0):
         self.parameters = parameters
@@ -59,7 +58,6 @@ class SGD(Optimizer):
 
 class Momentum(Optimizer):
     name = "momentum"
-    slots = 1
 
     def __init__(self, parameters, weight_decay=0.0, momentum=0.9, nesterov=False):
         super().__init__(parameters, weight_decay)
@@ -88,7 +86,6 @@ class Adam(Optimizer):
     fold into the step size and epsilon, so the update equals PyTorch's."""
 
     name = "adam"
-    slots = 2
 
     def __init__(self, parameters, weight_decay=0.0, beta1=0.9, beta2=0.999, eps=1e-8):
         super().__init__(parameters, weight_decay)

@@ -40,7 +40,7 @@ def load_data_for(config: TrainConfig) -> Dataset:
 
 
 def layer_sizes(config: TrainConfig, data: Dataset) -> tuple[int, ...]:
-    return (data.n_features, *config.hidden, NUM_CLASSES)
+    return config.layer_sizes(data.n_features, NUM_CLASSES)
 
 
 class Trainer:

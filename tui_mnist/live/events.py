@@ -66,3 +66,10 @@ Event = (
     | StateChanged | LearningRateScaled | RunFailed
 )
 FINAL_EVENTS = (RunFinished, RunFailed)
+# How a run ends, in the words of status.json, `tui-mnist runs`, the CLI's last line and the app.
+FINAL_STATES = ("finished", "stopped", "failed")
+
+
+def final_state(record: RunFinished) -> str:
+    """"stopped" when stopped early by request, else "finished"."""
+    return "stopped" if record.stopped else "finished"

@@ -14,12 +14,20 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from tui_mnist.engine.checkpoint import save_checkpoint
-from tui_mnist.engine.errors import EngineError, ModelFileError
+from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.engine.training import Trainer
 from tui_mnist.live.driver import Controls, Driver, copy_network
-from tui_mnist.live.events import Batches, Event, LearningRateScaled, RunFailed, RunStarted, StateChanged
+from tui_mnist.live.events import (
+    Batches,
+    Event,
+    LearningRateScaled,
+    RunFailed,
+    RunStarted,
+    StateChanged,
+    final_state,
+)
 from tui_mnist.runs import RunError
 from tui_mnist.runs.history import RunHistory, batch_sample
 from tui_mnist.runs.protocol import encode_event
@@ -84,7 +92,7 @@ class RunHost:
                 self.state = event.state
             elif type(event) is RunFinished:
                 self.final = event
-                self.state = "stopped" if event.stopped else "done"
+                self.state = final_state(event)
                 self.folder.append_metrics(event.to_json())
             self.server.publish(encode_event(event))
             self._write_status()
@@ -212,10 +220,7 @@ class RunHost:
             lambda t: (copy_network(t.network), t.epoch, t.step)
         )
         results = {"epochs_completed": epoch, "steps": step}
-        try:
-            save_model(path, network, trainer.data.normalizer, trainer.config.to_dict(), results)
-        except OSError as error:
-            raise ModelFileError(f"{path}: cannot write ({error.strerror or error})") from None
+        save_model(path, network, trainer.data.normalizer, trainer.config.to_dict(), results)
         return Path(path)
 
     def _between_batches(self, request: Callable[[Trainer], object]):

@@ -9,11 +9,13 @@ import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import DataError
+from tui_mnist.live.events import FINAL_STATES
 from tui_mnist.runs import RunError
 from tui_mnist.runs.store import RunFolder, run_folders
 
 LIVE_STATES = ("starting", "running", "paused")
-FINAL_STATES = ("done", "stopped", "failed")
 # The host touches status.json every second, in its own thread: 30 s of silence means the
 # trainer is gone (or frozen), even on a host whose processes we cannot see.
 STALE_AFTER = 30.0
@@ -56,6 +58,7 @@ def process_alive(pid: int, start_ticks: int | None = None) -> bool:
 def derived_state(folder: RunFolder, status: dict | None = None) -> str:
     status = folder.read_status() if status is None else status
     state = status.get("state")
+    state = "finished" if state == "done" else state  # "done": older runs' word for finished
     if state in FINAL_STATES:
         return state
     if state not in LIVE_STATES:
@@ -93,6 +96,20 @@ class RunSummary:
         return asdict(self)
 
 
+def run_architecture(config: TrainConfig) -> str:
+    """The run's layer sizes, "784-128-10": the ends from its data's IDX header (a 16-byte
+    read), "?" where that data can no longer be read."""
+    # Imported here: numpy must wait for the BLAS thread count, which runs.resume (importing
+    # this module) decides.
+    from tui_mnist.engine.data import data_sizes
+    from tui_mnist.engine.network import architecture
+
+    try:
+        return architecture(config.layer_sizes(*data_sizes(config.data_dir)))
+    except DataError:
+        return architecture(("?", *config.hidden, "?"))
+
+
 def summarize(folder: RunFolder) -> RunSummary | None:
     """The run's one-line story, or None for a folder without a readable config."""
     try:
@@ -105,7 +122,7 @@ def summarize(folder: RunFolder) -> RunSummary | None:
         id=folder.id,
         path=str(folder.path),
         state=derived_state(folder, status),
-        architecture=config.architecture,
+        architecture=run_architecture(config),
         epoch=int(status.get("epoch") or 0),
         epochs=config.epochs,
         best_val_acc=status.get("best_val_acc"),

@@ -99,7 +99,7 @@ def plan_resume(
                 f"run {source.id} is {state}: attach to it with "
                 f"`tui-mnist attach {source.id}`, or resume it from an earlier epoch"
             )
-        if state == "done":
+        if state == "finished":
             raise RunError(
                 f"run {source.id} already finished its {saved.epochs} epochs: "
                 "pass --epochs to train it longer (as a new run)"

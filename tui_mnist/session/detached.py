@@ -20,11 +20,11 @@ from pathlib import Path
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import RunFinished
-from tui_mnist.live.events import Event, RunFailed, RunStarted, StateChanged, StepUnit
+from tui_mnist.live.events import FINAL_STATES, Event, RunFailed, RunStarted, StateChanged, StepUnit
 from tui_mnist.runs import RunError
 from tui_mnist.runs.client import EventStream, RunClient
 from tui_mnist.runs.launch import resume_detached, start_detached
-from tui_mnist.runs.ledger import FINAL_STATES, derived_state, is_live
+from tui_mnist.runs.ledger import derived_state, is_live
 from tui_mnist.runs.store import RunFolder
 from tui_mnist.session.protocol import CommandRefused, EventChannel, Snapshot
 

@@ -126,15 +126,9 @@ class ThreadSession:
         path = Path(path).expanduser()
         results = {"epochs_completed": snapshot.epoch, "steps": snapshot.step}
 
-        def write() -> None:
-            try:
-                save_model(
-                    path, snapshot.network, snapshot.normalizer, self._config.to_dict(), results
-                )
-            except OSError as error:
-                raise ModelFileError(f"{path}: cannot write ({error.strerror or error})") from None
-
-        await asyncio.to_thread(write)
+        await asyncio.to_thread(
+            save_model, path, snapshot.network, snapshot.normalizer, self._config.to_dict(), results
+        )
         return path
 
     def close(self) -> None:

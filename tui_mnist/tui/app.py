@@ -8,6 +8,10 @@ everything while the terminal is below the minimum size.
 Runs train in detached processes (tui_mnist.session.detached): the app stops a run only when
 asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it
 training, and `tui-mnist attach` (or the runs list) reconnects.
+
+Only what the first screen needs is imported up front: the other screens and the sessions
+(numpy, plotext, the run machinery) are imported where they are first used, so that the
+settings appear sooner.
 """
 
 from __future__ import annotations
@@ -17,23 +21,24 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
-from tui_mnist.runs.store import RunFolder, resolve_runs_dir
-from tui_mnist.session.detached import DetachedSession
-from tui_mnist.session.protocol import Session
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen, key_help
-from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
-from tui_mnist.tui.screens.runs import RunsScreen
 from tui_mnist.tui.screens.too_small import TooSmallScreen, is_too_small
-from tui_mnist.tui.screens.training import TrainingScreen
+
+if TYPE_CHECKING:
+    from tui_mnist.session.protocol import Session
+    from tui_mnist.tui.screens.inspector import InspectSource
+    from tui_mnist.tui.screens.runs import RunsScreen
 
 # A running session gets this long to end when the app quits (it stops after one batch).
 QUIT_GRACE_SECONDS = 1.0
@@ -73,21 +78,38 @@ class MnistApp(App):
         self.initial = initial or TrainConfig()
         self.inspect_source = inspect_source
         self.runs_dir = runs_dir  # None: $TUI_MNIST_RUNS or the user's data directory
-        self.session_factory = session_factory or (lambda: DetachedSession.new(self.runs_dir))
+        self.session_factory = session_factory or self.new_detached_session
         self.attach = attach
         self.clock = clock
         self.sessions: list[Session] = []
         self.started_here: list[Session] = []  # ctrl+q stops these runs; attached ones go on
 
+    def new_detached_session(self) -> Session:
+        from tui_mnist.session.detached import DetachedSession
+
+        return DetachedSession.new(self.runs_dir)
+
     def get_default_screen(self) -> Screen:
         if self.inspect_source is not None:
+            from tui_mnist.tui.screens.inspector import InspectorScreen
+
             return InspectorScreen(self.inspect_source)
         return ConfigureScreen(self.initial)
 
     def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
         if self.attach is not None:
+            from tui_mnist.session.detached import DetachedSession
+
             self.open_run(DetachedSession.attach(self.attach), self.initial, started_here=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place a failed worker is told about; the app goes on (workers run with
+        exit_on_error=False). A screen's workers report to the screen, which handles its own
+        successes and passes its failures on to here."""
+        if event.state == WorkerState.ERROR:
+            worker = event.worker
+            self.notify(f"{worker.name}: {worker.error}", severity="error")
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
@@ -103,6 +125,8 @@ class MnistApp(App):
             self.pop_screen()
 
     def open_run(self, session: Session, config: TrainConfig, started_here: bool) -> None:
+        from tui_mnist.tui.screens.training import TrainingScreen
+
         # Only runs that may still be going are kept (an ended one holds its dataset in memory).
         ended = [earlier for earlier in self.sessions if earlier.join(0)]
         for earlier in ended:
@@ -117,9 +141,13 @@ class MnistApp(App):
         self.open_run(self.session_factory(), message.config, started_here=True)
 
     def on_runs_screen_attach_requested(self, message: RunsScreen.AttachRequested) -> None:
+        from tui_mnist.session.detached import DetachedSession
+
         self.open_run(DetachedSession.attach(message.run_dir), message.config, started_here=False)
 
     def on_runs_screen_resume_requested(self, message: RunsScreen.ResumeRequested) -> None:
+        from tui_mnist.session.detached import DetachedSession
+
         session = DetachedSession.from_checkpoint(message.reference, self.runs_dir)
         self.open_run(session, message.config, started_here=True)
 
@@ -139,6 +167,9 @@ class MnistApp(App):
             session.join(max(0.0, deadline - time.monotonic()))
 
     def action_runs(self) -> None:
+        from tui_mnist.runs.store import resolve_runs_dir
+        from tui_mnist.tui.screens.runs import RunsScreen
+
         try:
             runs_dir = resolve_runs_dir(self.runs_dir)
         except EngineError as error:
@@ -178,9 +209,13 @@ def run_app(
     screen when its folder is given, else on the settings; the exit status."""
     try:
         if inspect_model is not None:
+            from tui_mnist.tui.screens.inspector import InspectSource
+
             source = InspectSource.from_model_file(inspect_model, data_dir)
             app = MnistApp(initial=TrainConfig(data_dir=data_dir), inspect_source=source)
         elif attach is not None:
+            from tui_mnist.runs.store import RunFolder
+
             folder = RunFolder(attach)
             config, runs_dir = folder.train_config(), folder.runs_dir
             app = MnistApp(initial=config, runs_dir=runs_dir, attach=folder.path)

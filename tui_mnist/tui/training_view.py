@@ -33,7 +33,9 @@ class Smoother:
         return self.average / (1 - self.correction)
 
 
-class RunHistory:
+class TrainingView:
+    """A run's numbers and curves as the training screen shows them, built from its events."""
+
     def __init__(self, epochs: int) -> None:
         self.epochs = epochs
         self.started: RunStarted | None = None

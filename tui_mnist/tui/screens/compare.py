@@ -73,9 +73,9 @@ class CompareScreen(Screen):
         return f"{marker(index)} {self.short_id(index)}"  # as the charts' legends show it
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="compare-charts"):
-            yield Chart("val accuracy %", id="compare-accuracy")
-            yield Chart("val loss", id="compare-loss")
+        with Horizontal(id="charts"):
+            yield Chart("val accuracy %", id="accuracy-chart")
+            yield Chart("val loss", id="loss-chart")
         yield DataTable(id="settings", cursor_type="row", zebra_stripes=True)
         yield Static(id="commands")
         yield Footer()
@@ -109,8 +109,8 @@ class CompareScreen(Screen):
             accuracies = [100 * r["val_acc"] for r in validated]
             accuracy.append(Series(label, xs, accuracies, marker(i), colour))
             loss.append(Series(label, xs, [r["val_loss"] for r in validated], marker(i), colour))
-        self.query_one("#compare-accuracy", Chart).plot(accuracy)
-        self.query_one("#compare-loss", Chart).plot(loss)
+        self.query_one("#accuracy-chart", Chart).plot(accuracy)
+        self.query_one("#loss-chart", Chart).plot(loss)
 
     def action_copy_commands(self) -> None:
         self.app.copy_to_clipboard("\n".join(s.command for s in self.runs))

@@ -1,14 +1,13 @@
 """Configure: the training settings as a form that validates as you type.
 
-Hidden layers are parsed by the engine's parse_hidden and every range rule lives in
-TrainConfig.problems(), so the form and the CLI refuse exactly the same settings.
+Its fields are the rows of the settings table (engine/settings.py) that have a form column, read
+by the table's parsers, and every range rule lives in TrainConfig.problems(): the form and the
+CLI refuse exactly the same settings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,121 +16,31 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
-from tui_mnist.engine.choices import (
-    ACTIVATION_NAMES,
-    AUGMENTATIONS,
-    OPTIMIZER_NAMES,
-    SCHEDULE_NAMES,
-)
-from tui_mnist.engine.config import TrainConfig, parse_hidden
-from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.network import parameter_count
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.data import data_sizes
+from tui_mnist.engine.errors import ConfigError, DataError
+from tui_mnist.engine.network import architecture, parameter_count
 from tui_mnist.engine.presets import PRESETS
+from tui_mnist.engine.settings import SETTINGS, Setting
 
-
-def parse_whole(text: str) -> int:
-    text = text.strip()
-    if not text:
-        raise ValueError("a whole number is needed")
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        float(text)
-    except ValueError:
-        raise ValueError(f'"{text}" is not a number') from None
-    raise ValueError(f'"{text}" is not a whole number')
-
-
-def parse_number(text: str) -> float:
-    text = text.strip()
-    if not text:
-        raise ValueError("a number is needed")
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f'"{text}" is not a number') from None
-
-
-def parse_data_dir(text: str) -> str | None:
-    """A directory that exists, or None (empty: the shipped MNIST or $TUI_MNIST_DATA)."""
-    if not text.strip():
-        return None
-    path = Path(text.strip()).expanduser()
-    if not path.is_dir():
-        raise ValueError(f'"{text.strip()}" is not a directory')
-    return str(path)
-
-
-def named(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((name, name) for name in names)
-
-
-@dataclass(frozen=True)
-class Field:
-    key: str  # the TrainConfig attribute, also the widget id
-    label: str
-    help: str
-    # Text fields: ValueError gives the reason, ConfigError (engine parsers) the whole message.
-    parse: Callable[[str], object] | None = None
-    choices: tuple[tuple[str, object], ...] = ()  # select fields: (shown, value)
-    show: Callable[[object], str] = str
-
-    @property
-    def is_text(self) -> bool:
-        return self.parse is not None
-
-
-def join_sizes(sizes: tuple[int, ...]) -> str:
-    return ",".join(map(str, sizes))
-
-
-NO_YES = (("no", False), ("yes", True))
-
-LEFT_FIELDS = (
-    Field(
-        "hidden",
-        "hidden layers",
-        "Hidden layer sizes, comma separated, e.g. 128,64. Empty: none (softmax regression).",
-        parse=parse_hidden,
-        show=join_sizes,
-    ),
-    Field("activation", "activation", "Non-linearity between layers.",
-          choices=named(ACTIVATION_NAMES)),
-    Field("optimizer", "optimizer", "How gradients update the weights.",
-          choices=named(OPTIMIZER_NAMES)),
-    Field("momentum", "momentum", "Momentum coefficient in [0, 1) (momentum optimizer only).",
-          parse=parse_number),
-    Field("lr", "learning rate", "Step size, e.g. 0.1 for momentum, 0.001 for adam.",
-          parse=parse_number),
-    Field("schedule", "schedule", "How the learning rate changes over the run.",
-          choices=named(SCHEDULE_NAMES)),
-    Field("weight_decay", "weight decay", "L2 penalty on the weights, 0 for none.",
-          parse=parse_number),
+FORM_SETTINGS = {setting.name: setting for setting in SETTINGS if setting.form_column}
+COLUMNS = tuple(
+    tuple(setting for setting in FORM_SETTINGS.values() if setting.form_column == side)
+    for side in ("left", "right")
 )
-RIGHT_FIELDS = (
-    Field("batch_size", "batch size", "Images per gradient step.", parse=parse_whole),
-    Field("epochs", "epochs", "Passes over the training set.", parse=parse_whole),
-    Field("seed", "seed", "Random seed: the same seed repeats the same run.",
-          parse=parse_whole),
-    Field("val", "validation size", "Training images held out for validation, 0 for none.",
-          parse=parse_whole),
-    Field("augment", "augment", "Random one-pixel shifts of the training images.",
-          choices=named(AUGMENTATIONS)),
-    Field("dropout", "dropout", "Chance of zeroing each hidden unit while training, in [0, 1); "
-          "0 for none.", parse=parse_number),
-    Field("standardize", "standardize", "Scale pixels to mean 0, std 1 instead of [0, 1].",
-          choices=NO_YES),
-)
-DATA_FIELD = Field(
-    "data_dir",
-    "data directory",
-    "Folder with the four MNIST IDX files (.gz or plain). Empty: the MNIST shipped with tui-mnist.",
-    parse=parse_data_dir,
-    show=lambda value: value or "",
-)
-FIELDS = {field.key: field for field in (*LEFT_FIELDS, *RIGHT_FIELDS, DATA_FIELD)}
+FULL_WIDTH = tuple(setting for setting in FORM_SETTINGS.values() if setting.form_column == "full")
+
+
+def is_typed(setting: Setting) -> bool:
+    """Typed into an Input, as text; a setting with choices is picked from a Select, as a value."""
+    return not setting.choices
+
+
+def options(setting: Setting) -> list[tuple[str, object]]:
+    """A Select's (shown, value) pairs."""
+    return [(setting.show(value), value) for value in setting.choices]
+
+
 HELP = {
     "start": "Start training with these settings (ctrl+r).",
     "command": "The equivalent command line: select text, or press y to copy it.",
@@ -142,32 +51,44 @@ HELP = {
 @dataclass(frozen=True)
 class Assessment:
     config: TrainConfig | None  # None while anything is invalid
-    problems: dict[str, str]  # field key -> what is wrong with it
+    problems: dict[str, str]  # setting name -> what is wrong with it
     general: list[str]  # problems of the whole config no single field explains
 
 
 def assess(base: TrainConfig, entries: dict[str, object]) -> Assessment:
-    """Check the form's entries (raw text for text fields, values otherwise) over `base`."""
+    """Check the form's entries (text for typed settings, values otherwise) over `base`."""
     values, problems = {}, {}
-    for key, entry in entries.items():
-        field = FIELDS[key]
+    for name, entry in entries.items():
+        setting = FORM_SETTINGS[name]
         try:
-            values[key] = field.parse(entry) if field.is_text else entry
+            values[name] = setting.parse(entry) if is_typed(setting) else entry
         except ConfigError as error:
-            problems[key] = str(error)
-            continue
-        except ValueError as error:
-            problems[key] = f"{field.label}: {error}"
+            problems[name] = f"{setting.label}: {error}"
             continue
         # Against the (valid) defaults, any problem is this field's own.
-        own = TrainConfig().with_changes(**{key: values[key]}).problems()
+        own = TrainConfig().with_changes(**{name: values[name]}).problems()
         if own:
-            problems[key] = own[0]
+            problems[name] = own[0]
     if problems:
         return Assessment(None, problems, [])
     config = base.with_changes(**values)
     general = config.problems()
     return Assessment(None if general else config, {}, general)
+
+
+def describe_network(hidden_text: str, data_dir_text: str) -> str:
+    """The network the form describes and its size, "network 784-128-10: 101,770 parameters"
+    (the input and output sizes from the data's header), or which field to fix to see it."""
+    try:
+        hidden = FORM_SETTINGS["hidden"].parse(hidden_text)
+    except ConfigError:
+        return "network: fix the hidden layers to see its size"
+    try:
+        ends = data_sizes(FORM_SETTINGS["data_dir"].parse(data_dir_text))
+    except (ConfigError, DataError):
+        return "network: fix the data directory to see its size"
+    sizes = TrainConfig(hidden=hidden).layer_sizes(*ends)
+    return f"network {architecture(sizes)}: {parameter_count(sizes):,} parameters"
 
 
 class ConfigureScreen(Screen):
@@ -203,9 +124,10 @@ class ConfigureScreen(Screen):
 
     @staticmethod
     def entries_of(config: TrainConfig) -> dict[str, object]:
+        """What each field shows for `config`: text for typed settings, values otherwise."""
         return {
-            key: field.show(getattr(config, key)) if field.is_text else getattr(config, key)
-            for key, field in FIELDS.items()
+            name: setting.show(getattr(config, name)) if is_typed(setting) else getattr(config, name)
+            for name, setting in FORM_SETTINGS.items()
         }
 
     def compose(self) -> ComposeResult:
@@ -217,14 +139,13 @@ class ConfigureScreen(Screen):
                 for number, name in enumerate(PRESETS, start=1):
                     yield Button(f"{number} {name}", id=f"preset-{name}", compact=True)
             with Horizontal(id="columns"):
-                for column in (LEFT_FIELDS, RIGHT_FIELDS):
+                for column in COLUMNS:
                     with Grid(classes="column"):
-                        for field in column:
-                            yield Label(field.label, id=f"label-{field.key}", classes="label")
-                            yield self.field_widget(field, entries[field.key])
-            with Horizontal(id="data-row"):
-                yield Label(DATA_FIELD.label, id="label-data_dir", classes="label")
-                yield self.field_widget(DATA_FIELD, entries["data_dir"])
+                        for setting in column:
+                            yield from self.field(setting, entries[setting.name])
+            with Horizontal(id="data-row"):  # the settings that take the full width (data_dir)
+                for setting in FULL_WIDTH:
+                    yield from self.field(setting, entries[setting.name])
             yield Static("", id="help")
             yield Static("", id="problems")
             yield Static("", id="parameters")
@@ -233,41 +154,61 @@ class ConfigureScreen(Screen):
         yield Footer(compact=True)
 
     @staticmethod
-    def field_widget(field: Field, value: object):
-        if field.is_text:
-            placeholder = "empty: shipped MNIST" if field.key == "data_dir" else ""
-            return Input(str(value), placeholder=placeholder, id=field.key, compact=True)
-        return Select(field.choices, value=value, allow_blank=False, id=field.key, compact=True)
+    def field(setting: Setting, entry: object) -> ComposeResult:
+        """A setting's label, then its Input or Select (both with the setting's name as id)."""
+        yield Label(setting.label, id=f"label-{setting.name}", classes="label")
+        if is_typed(setting):
+            placeholder = "empty: shipped MNIST" if setting.name == "data_dir" else ""
+            yield Input(str(entry), placeholder=placeholder, id=setting.name, compact=True)
+        else:
+            yield Select(options(setting), value=entry, allow_blank=False, id=setting.name, compact=True)
 
     def on_mount(self) -> None:
         self.revalidate()
 
     def read_entries(self) -> dict[str, object]:
-        return {key: self.query_one(f"#{key}").value for key in FIELDS}
+        return {name: self.query_one(f"#{name}").value for name in FORM_SETTINGS}
 
     def revalidate(self) -> None:
         """Re-check the form and refresh only what changed: this runs on every key press."""
-        before, after = self.assessment, assess(self.base, self.read_entries())
-        self.assessment = after
-        for key, field in FIELDS.items():
-            bad = key in after.problems
-            if self.drawn and bad == (key in before.problems):
+        entries = self.read_entries()
+        before, self.assessment = self.assessment, assess(self.base, entries)
+        self.mark_fields(before)
+        self.show_problems()
+        self.show_text("#parameters", describe_network(entries["hidden"], entries["data_dir"]))
+        self.show_command()
+        self.enable_start(before)
+        self.drawn = True
+
+    def mark_fields(self, before: Assessment) -> None:
+        """A ✗ before the label of each field with a problem, and its widget marked -invalid."""
+        problems = self.assessment.problems
+        for name, setting in FORM_SETTINGS.items():
+            bad = name in problems
+            if self.drawn and bad == (name in before.problems):
                 continue
-            self.query_one(f"#{key}").set_class(bad, "-invalid")
-            self.query_one(f"#label-{key}", Label).update(f"{'✗' if bad else ' '} {field.label}")
-        lines = [f"✗ {message}" for message in (*after.problems.values(), *after.general)]
+            self.query_one(f"#{name}").set_class(bad, "-invalid")
+            self.query_one(f"#label-{name}", Label).update(f"{'✗' if bad else ' '} {setting.label}")
+
+    def show_problems(self) -> None:
+        assessment = self.assessment
+        lines = [f"✗ {message}" for message in (*assessment.problems.values(), *assessment.general)]
         self.show_text("#problems", "\n".join(lines) or "✓ all settings valid")
         self.query_one("#problems").set_class(bool(lines), "-invalid")
-        self.show_text("#parameters", self.describe_network())
-        command = after.config.command_line() if after.config else "(fix the settings marked ✗)"
+
+    def show_command(self) -> None:
+        config = self.assessment.config
+        command = config.command_line() if config else "(fix the settings marked ✗)"
         area = self.query_one("#command", TextArea)
         if area.text != command:
             area.load_text(command)
-        valid = after.config is not None
+
+    def enable_start(self, before: Assessment) -> None:
+        """Start (button and ctrl+r) only while the settings are valid."""
+        valid = self.assessment.config is not None
         if not self.drawn or valid != (before.config is not None):
             self.query_one("#start", Button).disabled = not valid
             self.refresh_bindings()
-        self.drawn = True
 
     def show_text(self, selector: str, text: str) -> None:
         """Static.update relayouts the screen, so skip it when nothing changed."""
@@ -275,14 +216,6 @@ class ConfigureScreen(Screen):
         if self.shown_texts.get(selector) != text:
             self.shown_texts[selector] = text
             static.update(text)
-
-    def describe_network(self) -> str:
-        try:
-            hidden = parse_hidden(self.query_one("#hidden", Input).value)
-        except ConfigError:
-            return "network: fix the hidden layers to see its size"
-        sizes = (784, *hidden, 10)
-        return f"network {'-'.join(map(str, sizes))}: {parameter_count(sizes):,} parameters"
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.revalidate()
@@ -296,7 +229,7 @@ class ConfigureScreen(Screen):
     def on_descendant_focus(self, event) -> None:
         # Parts of a widget (a Select's open list) have no help of their own: keep the field's.
         key = event.widget.id or ""
-        text = FIELDS[key].help if key in FIELDS else HELP.get(key)
+        text = FORM_SETTINGS[key].help if key in FORM_SETTINGS else HELP.get(key)
         if text is not None:
             self.show_text("#help", text)
 

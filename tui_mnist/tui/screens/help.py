@@ -61,7 +61,7 @@ class HelpScreen(ModalScreen[None]):
             table.add_row(row.keys, text if row.enabled else f"{text} [dim](not now)[/]")
         palette_key = self.app.COMMAND_PALETTE_BINDING.replace("ctrl+", "^")
         table.add_row(palette_key, "all commands, searchable")
-        with VerticalScroll(id="help-body") as body:
+        with VerticalScroll(id="body") as body:
             body.border_title = f"Keys: {self.beneath.title or type(self.beneath).__name__}"
             body.border_subtitle = "esc/q/? closes"
             yield Static(table)

@@ -1,7 +1,8 @@
 """Inspector: one test image at a time beside the network's probabilities for it.
 
-Predictions for the whole set are computed once when the screen opens; filters and orderings
-are then index arithmetic over those arrays.
+Predictions for the whole set are computed once, by a thread worker started when the screen
+opens (the screen shows a loading indicator meanwhile); filters and orderings are then index
+arithmetic over those arrays.
 """
 
 from __future__ import annotations
@@ -10,24 +11,30 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.data import Normalizer, load_dataset
 from tui_mnist.engine.errors import ModelFileError
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import load_model
 from tui_mnist.engine.network import Network
+from tui_mnist.tui.screens.jump_dialog import JumpDialog
 from tui_mnist.tui.widgets.digit import DigitView
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
 
 
 @dataclass(frozen=True)
 class InspectSource:
-    """A network and the labelled images to look at it through."""
+    """A network and the labelled images to look at it through.
+
+    `network` is read on a worker thread: a loaded model or a session Snapshot's copy, never
+    the live network a trainer is changing."""
 
     network: Network
     normalizer: Normalizer
@@ -98,47 +105,6 @@ class Filters:
         return f"filter: {' + '.join(parts) or 'all'} · order: {order}"
 
 
-class JumpDialog(ModalScreen[int | None]):
-    """Asks for an index in [0, count); dismisses with it, or None on escape."""
-
-    DEFAULT_CSS = """
-    JumpDialog { align: center middle; }
-    JumpDialog > #jump {
-        width: 50; max-width: 100%; height: auto;
-        border: round $accent; padding: 0 1; background: $surface;
-    }
-    JumpDialog #jump-index { margin: 1 0 0 0; }
-    """
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, count: int) -> None:
-        super().__init__()
-        self.count = count
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="jump"):
-            yield Label(f"Go to test image 0-{self.count - 1}:")
-            yield Input(type="integer", id="jump-index", compact=True)
-            yield Static("", id="jump-error")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        try:
-            index = int(event.value)
-        except ValueError:
-            index = -1
-        if 0 <= index < self.count:
-            self.dismiss(index)
-        else:
-            self.query_one("#jump-error", Static).update(
-                f"index: {event.value!r} is not between 0 and {self.count - 1}"
-            )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 class InspectorScreen(Screen):
     CSS_PATH = "inspector.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
@@ -168,9 +134,9 @@ class InspectorScreen(Screen):
     def __init__(self, source: InspectSource, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source = source
-        self.predictions = Predictions.of(source)
+        self.predictions: Predictions | None = None  # until the `predict` worker succeeds
         self.filters = Filters()
-        self.chosen = self.filters.select(self.predictions, source.labels)
+        self.chosen: np.ndarray = np.empty(0, dtype=np.intp)  # set indices, in display order
         self.position = 0
 
     def compose(self) -> ComposeResult:
@@ -185,7 +151,31 @@ class InspectorScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.query_one("#body").loading = True
         self.show_current()
+        self.predict()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
+    def predict(self) -> Predictions:
+        return Predictions.of(self.source)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "analysis":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.query_one("#body").loading = False
+            self.predictions = event.worker.result
+            self.apply_filters(self.filters, keep=None)
+            self.refresh_bindings()
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#body").loading = False
+            self.query_one("#counts", Static).update(f"no predictions: {event.worker.error}")
+            # Worker messages do not bubble: the app's one error handler hears it from here.
+            self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Every key but `back` works on the predictions: greyed out until they are there.
+        return True if action == "back" or self.predictions is not None else None
 
     @property
     def current_index(self) -> int | None:
@@ -194,6 +184,9 @@ class InspectorScreen(Screen):
 
     def show_current(self) -> None:
         n = len(self.source.labels)
+        if self.predictions is None:
+            self.query_one("#counts", Static).update(f"predicting {n:,} test images…")
+            return
         wrong = int(self.predictions.wrong.sum())
         showing = f"{self.position + 1}/{len(self.chosen)}" if len(self.chosen) else "0/0"
         self.query_one("#counts", Static).update(

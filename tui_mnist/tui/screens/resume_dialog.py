@@ -34,7 +34,7 @@ class ResumeDialog(ModalScreen[ResumeChoice | None]):
         self.metrics = metrics
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="resume-box") as box:
+        with Vertical(id="dialog") as box:
             box.border_title = f"Resume run {self.run.id}"
             box.border_subtitle = "enter resumes · tab · esc cancels"
             yield Label("Continue from the checkpoint of epoch:")
@@ -45,14 +45,14 @@ class ResumeDialog(ModalScreen[ResumeChoice | None]):
                 )
                 for epoch in reversed(self.checkpoints)
             ]
-            yield OptionList(*options, id="resume-epochs")
-            with Horizontal(id="resume-length"):
+            yield OptionList(*options, id="epochs")
+            with Horizontal(id="length"):
                 yield Label("epochs in all:")
-                yield Input(str(self.run.epochs), id="resume-total", type="integer", compact=True)
+                yield Input(str(self.run.epochs), id="total", type="integer", compact=True)
             yield Static(
                 "Same settings from the newest checkpoint continue this run; an earlier "
                 "epoch or another length makes a new run that records this one as its parent.",
-                id="resume-hint",
+                id="hint",
             )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -63,7 +63,7 @@ class ResumeDialog(ModalScreen[ResumeChoice | None]):
 
     def choose(self) -> None:
         options = self.query_one(OptionList)
-        total = self.query_one("#resume-total", Input).value.strip()
+        total = self.query_one("#total", Input).value.strip()
         if options.highlighted is None:
             self.notify("pick an epoch first", severity="warning")
         elif not total.isdigit() or int(total) < 1:

@@ -1,18 +1,21 @@
 """The ledger: every run in the runs directory, to compare, attach to, resume or copy.
 
-Reads the run folders only (tui_mnist.runs.ledger / store); starting or following a trainer is
-the app's business, asked for with `AttachRequested` and `ResumeRequested`.
+Reads the run folders only (tui_mnist.runs.ledger / store), on a thread worker every
+RELOAD_SECONDS; starting or following a trainer is the app's business, asked for with
+`AttachRequested` and `ResumeRequested`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
@@ -76,9 +79,10 @@ class RunsScreen(Screen):
     def __init__(self, runs_dir: Path) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
-        self.runs: dict[str, RunSummary] = {}
+        self.runs: dict[str, RunSummary] = {}  # newest first, as last read
         self.selected: list[str] = []  # run ids, in the order they were picked
-        self.shown_rows: list[tuple] = []
+        self.shown_rows: list[tuple] | None = None  # None: the folders were never read yet
+        self.failure: str | None = None  # why the last reading failed, once told
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-heading")
@@ -87,24 +91,53 @@ class RunsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*cells(COLUMNS))
+        table = self.query_one(DataTable)
+        table.add_columns(*cells(COLUMNS))
+        table.loading = True  # until the first reading of the folders
+        self.query_one("#runs-heading", Static).update(f"reading the runs in {self.runs_dir}…")
         self.reload()
         self.set_interval(RELOAD_SECONDS, self.reload)
 
-    def reload(self) -> None:
-        summaries = list_runs(self.runs_dir)[::-1]  # newest first
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
+    def reload(self) -> list[RunSummary]:
+        """Every run's summary, newest first (reads every run folder: off the UI thread)."""
+        return list_runs(self.runs_dir)[::-1]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "reload":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.query_one(DataTable).loading = False
+            self.failure = None
+            self.show_runs(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self.query_one(DataTable).loading = False
+            failure = str(event.worker.error)
+            self.query_one("#runs-heading", Static).update(f"cannot read {self.runs_dir}: {failure}")
+            # The reading is tried again every RELOAD_SECONDS: the same failure is told once.
+            if failure != self.failure:
+                self.failure = failure
+                # Worker messages do not bubble: the app's one error handler hears it from here.
+                self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+    def show_runs(self, summaries: list[RunSummary]) -> None:
+        """Rebuild the table from `summaries` if a row changed; the cursor stays on its run
+        (or, when that run is gone, on its row), and selections of runs still there stay."""
         self.runs = {s.id: s for s in summaries}
         self.selected = [run for run in self.selected if run in self.runs]
         rows = [self.row(s) for s in summaries]
         if rows != self.shown_rows:  # rebuilding moves nothing when nothing changed
             self.shown_rows = rows
             table = self.query_one(DataTable)
-            current = self.current()
+            current = self.current_id()
+            row_before = table.cursor_row
             table.clear()
             for row, summary in zip(rows, summaries):
                 table.add_row(*row, key=summary.id)
-            if current is not None and current.id in self.runs:
-                table.move_cursor(row=table.get_row_index(current.id))
+            if current in self.runs:
+                table.move_cursor(row=table.get_row_index(current), animate=False)
+            elif rows:
+                table.move_cursor(row=min(row_before, len(rows) - 1), animate=False)
         count = f"{len(summaries)} run{'s' if len(summaries) != 1 else ''}"
         picked = f" · {len(self.selected)} selected" if self.selected else ""
         heading = f"{count if summaries else 'no runs yet'} in {self.runs_dir}{picked}"
@@ -122,12 +155,16 @@ class RunsScreen(Screen):
             started_short(summary.created),
         ))
 
-    def current(self) -> RunSummary | None:
+    def current_id(self) -> str | None:
+        """The id of the run under the cursor, as the table shows it."""
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
         key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return self.runs.get(key.value)
+        return key.value
+
+    def current(self) -> RunSummary | None:
+        return self.runs.get(self.current_id())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show_detail()
@@ -170,7 +207,7 @@ class RunsScreen(Screen):
             self.selected.remove(summary.id)
         else:
             self.selected.append(summary.id)
-        self.reload()
+        self.show_runs(list(self.runs.values()))  # the mark now; the folders are read anyway
         self.refresh_bindings()
 
     def action_compare(self) -> None:

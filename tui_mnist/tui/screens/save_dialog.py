@@ -20,10 +20,10 @@ class SaveDialog(ModalScreen[str | None]):
         self.path = path
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="save-box") as box:
+        with Vertical(id="dialog") as box:
             box.border_title = "Save model"
             yield Label("File (.npz), enter saves, escape cancels:")
-            yield Input(self.path, id="save-path")
+            yield Input(self.path, id="path")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         path = event.value.strip()

@@ -18,13 +18,13 @@ class TooSmallScreen(Screen):
     CSS_PATH = "too_small.tcss"
 
     def compose(self) -> ComposeResult:
-        yield Static(id="too-small-message")
+        yield Static(id="message")
 
     def on_mount(self) -> None:
         self.show_size(self.app.size.width, self.app.size.height)
 
     def show_size(self, width: int, height: int) -> None:
-        self.query_one("#too-small-message", Static).update(
+        self.query_one("#message", Static).update(
             f"The window is too small ({width}×{height}).\n"
             f"tui-mnist needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
             "Enlarge it, or press ctrl+q to quit."

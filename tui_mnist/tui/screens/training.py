@@ -17,17 +17,19 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.live.events import (
+    FINAL_STATES,
     Batches,
     Event,
     LearningRateScaled,
     RunFailed,
     RunStarted,
     StateChanged,
+    final_state,
 )
 from tui_mnist.session.protocol import CommandRefused, Session
-from tui_mnist.tui.run_history import RunHistory, duration
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
 from tui_mnist.tui.screens.save_dialog import SaveDialog
+from tui_mnist.tui.training_view import TrainingView, duration
 from tui_mnist.tui.widgets.chart import Chart, Series
 from tui_mnist.tui.widgets.progress_line import ProgressLine
 
@@ -38,7 +40,6 @@ REPAINT_INTERVAL = 0.25
 CHART_CPU_SHARE = 0.02
 LR_FACTOR = 1.25
 ACTIVE = ("loading", "running", "paused", "stopping")
-ENDED = ("stopped", "finished", "failed")
 
 
 class TrainingScreen(Screen):
@@ -72,8 +73,8 @@ class TrainingScreen(Screen):
         self.config = config
         self.session = session
         self.clock = clock
-        self.history = RunHistory(config.epochs)
-        # The history has news that the numbers / the charts do not show yet.
+        self.view = TrainingView(config.epochs)
+        # The view has news that the numbers / the charts do not show yet.
         self._numbers_stale = self._charts_stale = False
         self._charts_due = 0.0  # perf_counter time before which the charts are not redrawn
         self._elapsed = 0.0  # seconds spent running, before `_running_since`
@@ -107,23 +108,23 @@ class TrainingScreen(Screen):
             self.apply(event)
 
     def apply(self, event: Event) -> None:
-        history = self.history
+        view = self.view
         if isinstance(event, Batches):
-            history.add_batches(event.records)
+            view.add_batches(event.records)
         elif isinstance(event, EpochProgress):
-            history.add_epoch(event)
+            view.add_epoch(event)
         elif isinstance(event, StateChanged):
             if self.state != "stopping":  # a stop outranks a pause still in the queue
                 self.state = event.state
         elif isinstance(event, RunStarted):
-            history.start(event)
+            view.start(event)
             if self.state == "loading":
                 self.state = "running"
         elif isinstance(event, LearningRateScaled):
-            history.lr, history.lr_scale = event.lr, event.scale
+            view.lr, view.lr_scale = event.lr, event.scale
         elif isinstance(event, RunFinished):
-            history.finished = event
-            self.state = "stopped" if event.stopped else "finished"
+            view.finished = event
+            self.state = final_state(event)
             self._show_result()
         elif isinstance(event, RunFailed):
             self.state = "failed"
@@ -144,7 +145,7 @@ class TrainingScreen(Screen):
             self._running_since = None
         if new == "running":
             self._running_since = now
-        self.set_class(new in ENDED, "-ended")
+        self.set_class(new in FINAL_STATES, "-ended")
         self.set_class(new == "failed", "-failed")
         allowed = self.allowed_actions()
         if allowed != self._allowed:  # rebuilding the footer is costly: only on a change
@@ -155,33 +156,35 @@ class TrainingScreen(Screen):
     def elapsed(self) -> float:
         running = self.clock() - self._running_since if self._running_since is not None else 0.0
         # The run's own count wins when it began before this screen (attached, resumed).
-        trained = self.history.latest.seconds if self.history.latest else 0.0
+        trained = self.view.latest.seconds if self.view.latest else 0.0
         return max(self._elapsed + running, trained)
 
     def _show_numbers(self) -> None:
         if not self.is_mounted:
             return
         self._numbers_stale = False
-        history, config, latest = self.history, self.config, self.history.latest
-        lr = history.lr if history.lr is not None else config.lr
-        scale = f" (×{history.lr_scale:.3g})" if history.lr_scale != 1 else ""
+        view, config, latest = self.view, self.config, self.view.latest
+        lr = view.lr if view.lr is not None else config.lr
+        scale = f" (×{view.lr_scale:.3g})" if view.lr_scale != 1 else ""
+        # The network's input and output sizes are the data's: known once the run has started.
+        network = f"{view.started.architecture} " if view.started else ""
         self._show(
             "#status",
-            f"[reverse b] {self.state} [/]   {config.architecture} "
+            f"[reverse b] {self.state} [/]   {network}"
             f"{config.activation} · {config.optimizer} · batch {config.batch_size}"
             f"   lr {lr:.4g}{scale}",
         )
         epoch = latest.epoch if latest else 0
         batch, batches = (latest.batch, latest.batches) if latest else (0, 0)
         self.query_one("#bars", ProgressLine).show([
-            (f"epoch {epoch}/{history.epochs}", history.epochs_done / history.epochs),
+            (f"epoch {epoch}/{view.epochs}", view.epochs_done / view.epochs),
             (f"batch {batch}/{batches}", batch / batches if batches else 0.0),
         ])
         self._show_times()
 
     def _show_times(self) -> None:
-        rate = self.history.samples_per_second
-        eta = self.history.eta_seconds if self.state in ACTIVE else None
+        rate = self.view.samples_per_second
+        eta = self.view.eta_seconds if self.state in ACTIVE else None
         run = f"   run {self.session.run_id}" if self.session.run_id else ""
         self._show(
             "#stats",
@@ -206,7 +209,7 @@ class TrainingScreen(Screen):
 
     def _plot(self) -> None:
         self._charts_stale = False
-        h = self.history
+        h = self.view
         loss = self.query_one("#loss-chart", Chart)
         accuracy = self.query_one("#accuracy-chart", Chart)
         cost = loss.draw_seconds + accuracy.draw_seconds
@@ -221,7 +224,7 @@ class TrainingScreen(Screen):
         ])
 
     def _show_result(self) -> None:
-        finished = self.history.finished
+        finished = self.view.finished
         how = "stopped after" if finished.stopped else "finished"
         self.query_one("#result-digits", Digits).update(f"{100 * finished.test_acc:.2f}")
         self.query_one("#result-text", Static).update(
@@ -239,7 +242,7 @@ class TrainingScreen(Screen):
     def allowed_actions(self) -> dict[str, bool]:
         # Loading allows what running does (a pause or an lr change waits for the first batch),
         # so the footer need not be rebuilt, at a cost to the run, when training starts.
-        state, started = self.state, self.history.started is not None
+        state, started = self.state, self.view.started is not None
         return {
             "toggle_pause": state in ("loading", "running", "paused"),
             "step": state == "paused",
@@ -247,7 +250,7 @@ class TrainingScreen(Screen):
             "scale_lr": state in ("loading", "running", "paused"),
             "inspect": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
-            "back": state in ENDED,
+            "back": state in FINAL_STATES,
             "detach": self.session.detachable and state in ("running", "paused"),
         }
 
