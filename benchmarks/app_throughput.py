@@ -26,8 +26,9 @@ from pathlib import Path
 import _bench
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import data_sizes, load_dataset
-from tui_mnist.engine.network import architecture
+from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.idx import data_sizes
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.progress import RunFinished
 from tui_mnist.engine.training import Trainer
 from tui_mnist.live.events import RunStarted

@@ -22,7 +22,7 @@ import sys
 import _bench
 
 from tui_mnist.engine.data import load_dataset
-from tui_mnist.engine.network import architecture
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.progress import BatchProgress, RunFinished
 from tui_mnist.engine.training import Trainer, layer_sizes

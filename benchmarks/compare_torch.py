@@ -34,8 +34,9 @@ import _bench
 import numpy as np
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import data_sizes, load_dataset
-from tui_mnist.engine.network import architecture
+from tui_mnist.engine.data import load_dataset
+from tui_mnist.engine.idx import data_sizes
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.progress import BatchProgress
 from tui_mnist.engine.training import Trainer
 

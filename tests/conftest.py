@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from threadpoolctl import threadpool_limits
 
-from tui_mnist.engine.data import IMAGE_MAGIC, LABEL_MAGIC, SPLITS, Dataset, RawData, load_raw, shipped_data_dir, split
+from tui_mnist.engine.data import Dataset, RawData, load_raw, split
+from tui_mnist.engine.idx import IMAGE_MAGIC, LABEL_MAGIC, SPLITS, shipped_data_dir
 from tui_mnist.runs import RunError
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.ledger import is_live

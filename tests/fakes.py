@@ -208,6 +208,29 @@ async def until(pilot, condition, timeout: float = PATIENCE, what: str = "the ex
     return value
 
 
+async def predicted(pilot):
+    """Let the app run until the inspector on top shows its predictions (its worker is done);
+    returns that inspector."""
+    from tui_mnist.tui.screens.inspector import InspectorScreen
+
+    def inspector():
+        screen = pilot.app.screen
+        return screen if isinstance(screen, InspectorScreen) and screen.predictions is not None else None
+
+    return await until(pilot, inspector, what="the inspector's predictions")
+
+
+async def settled(pilot) -> None:
+    """Let the screen's thread workers finish (the runs list's reading, the charts' builds) and
+    the screen repaint, so that a snapshot shows their results."""
+    from tui_mnist.tui.widgets.chart import Chart
+
+    await pilot.app.workers.wait_for_complete()
+    await until(pilot, lambda: all(chart.drawn for chart in pilot.app.screen.query(Chart)),
+                what="the charts drawn")
+    await pilot.pause()
+
+
 def wait_for(condition, timeout: float = PATIENCE, what: str = "the condition"):
     """Poll `condition()` until it is truthy; returns its value, or fails the test after
     `timeout` seconds."""

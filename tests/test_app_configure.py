@@ -6,7 +6,7 @@ from textual.app import App
 from textual.widgets import Button, Input, Select, Static, TextArea
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.network import architecture
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.tui.screens.configure import ConfigureScreen
 

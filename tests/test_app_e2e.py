@@ -3,12 +3,11 @@ MNIST."""
 
 from __future__ import annotations
 
-from fakes import TEST_IMAGES, RecordingApp, small_config, until
+from fakes import TEST_IMAGES, RecordingApp, predicted, small_config, until
 
 from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.metrics import evaluate
 from tui_mnist.engine.model_io import load_model
-from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 
 
@@ -31,8 +30,7 @@ async def test_a_real_run_through_the_app(runs_env, small_data, tmp_path):
         await pilot.press("enter")
         await until(pilot, lambda: (tmp_path / "model.npz").exists())
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
-        assert len(app.screen.source.labels) == TEST_IMAGES
+        assert len((await predicted(pilot)).source.labels) == TEST_IMAGES
         await pilot.press("escape")
     assert not [note for note in app.notes if note[0] == "error"]
     saved = load_model(tmp_path / "model.npz")

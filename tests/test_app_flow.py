@@ -9,11 +9,10 @@ conftest's `small_data`).
 from __future__ import annotations
 
 import pytest
-from fakes import SLOW, fast_config, make_app, status_text, until
+from fakes import SLOW, fast_config, make_app, predicted, status_text, until
 
 from tui_mnist.session.detached import DetachedSession
 from tui_mnist.tui.screens.configure import ConfigureScreen
-from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 
 # How long a paused run is watched for (the absence of) progress: an observation window, not a
@@ -74,8 +73,7 @@ async def test_configure_train_inspect_and_back(new_app, batches, runs_env):
         assert training.query_one("#result").display
 
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
-        inspector = app.screen
+        inspector = await predicted(pilot)
         assert inspector.source.network.sizes == (784, 32, 10)
         step = training.view.latest.step
         assert inspector.source.title == f"live weights, epoch {finished.epochs_completed}, step {step}"

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from fakes import RecordingApp, until
+from fakes import RecordingApp, predicted, until
 from textual.app import App
 from textual.widgets import Static
 
@@ -41,7 +41,7 @@ class Host(App):
         self.source = source
 
     def on_mount(self) -> None:
-        self.push_screen(InspectorScreen(self.source))
+        self.push_screen(InspectorScreen.of(self.source))
 
 
 @pytest.fixture
@@ -71,15 +71,6 @@ def verdict(app: App) -> str:
     return str(app.screen.query_one("#verdict", Static).render())
 
 
-async def predicted(pilot) -> None:
-    """Let the app run until the inspector on top shows its predictions (its worker is done)."""
-    await until(
-        pilot,
-        lambda: isinstance(pilot.app.screen, InspectorScreen)
-        and pilot.app.screen.predictions is not None,
-    )
-
-
 @pytest.fixture
 def held(monkeypatch):
     """The inspector's predict_proba waits for `held.set()`: the test sees the screen before
@@ -104,7 +95,7 @@ async def test_the_inspector_is_loading_until_its_worker_brings_the_predictions(
         body = screen.query_one("#body")
         assert body.loading
         assert screen.predictions is None and screen.current_index is None
-        assert "predicting 100 test images" in counts(app)
+        assert "predicting the test images" in counts(app)
 
         await pilot.press("j", "m", "3", "c")  # greyed out: nothing to move through or filter
         assert screen.filters == Filters() and screen.position == 0

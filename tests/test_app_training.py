@@ -4,9 +4,20 @@ both kinds of session, is test_app_flow.py's)."""
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
-from fakes import PATIENCE, FakeTrainer, fast_config, final_test_accuracy, make_app, status_text, until
+from fakes import (
+    PATIENCE,
+    FakeTrainer,
+    fast_config,
+    final_test_accuracy,
+    make_app,
+    predicted,
+    status_text,
+    tiny_dataset,
+    until,
+)
 from rich.console import Console
 
 from tui_mnist.engine.model_io import load_model
@@ -14,6 +25,7 @@ from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.app import run_app
 from tui_mnist.tui.screens.configure import ConfigureScreen
 from tui_mnist.tui.screens.help import HelpScreen
+from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.screens.too_small import TooSmallScreen
 from tui_mnist.tui.screens.training import TrainingScreen
@@ -118,6 +130,30 @@ async def test_a_data_directory_without_mnist_is_reported_without_a_traceback(tm
         )
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfigureScreen))
+
+
+async def test_the_inspector_opens_at_once_and_waits_there_for_the_weights():
+    loaded = threading.Event()
+
+    def load_data(config):
+        loaded.wait(timeout=PATIENCE)  # the run stays "loading" until the test lets it go
+        return tiny_dataset()
+
+    app = make_app(session_factory=lambda: ThreadSession(trainer_factory=FakeTrainer, load_data=load_data))
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await start(pilot)
+        assert screen.state == "loading"
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
+        inspector = app.screen
+        assert inspector.query_one("#body").loading
+        assert "live weights" in str(inspector.query_one("#title").render())
+        assert inspector.predictions is None
+        loaded.set()
+        assert await predicted(pilot) is inspector
+        assert inspector.source.title.startswith("live weights, epoch ")
+        assert not inspector.query_one("#body").loading
+        assert not [note for note in app.notes if note[0] == "error"]
 
 
 async def test_save_writes_the_model_to_the_edited_path(tmp_path):

@@ -10,21 +10,14 @@ import numpy as np
 import pytest
 from fakes import idx_bytes
 
-from tui_mnist.engine import data
-from tui_mnist.engine.data import (
-    DATA_ENV,
-    IMAGE_MAGIC,
-    find_data_dir,
-    load_dataset,
-    load_raw,
-    shipped_data_dir,
-)
+from tui_mnist.engine.data import load_dataset, load_raw
 from tui_mnist.engine.errors import DataError
+from tui_mnist.engine.idx import DATA_ENV, IMAGE_MAGIC, SPLITS, find_data_dir, shipped_data_dir
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-TRAIN_IMAGES, TRAIN_LABELS = data.SPLITS["train"]
-TEST_IMAGES, TEST_LABELS = data.SPLITS["test"]
+TRAIN_IMAGES, TRAIN_LABELS = SPLITS["train"]
+TEST_IMAGES, TEST_LABELS = SPLITS["test"]
 
 
 def write_file(directory: Path, stem: str, content: bytes, gz: bool = True) -> Path:
@@ -217,7 +210,7 @@ def test_shipped_data_is_the_fallback(monkeypatch):
     monkeypatch.delenv(DATA_ENV, raising=False)
     assert find_data_dir() == shipped_data_dir()
     assert sorted(p.name for p in shipped_data_dir().glob("*.gz")) == sorted(
-        f"{stem}.gz" for pair in data.SPLITS.values() for stem in pair
+        f"{stem}.gz" for pair in SPLITS.values() for stem in pair
     )
 
 
@@ -230,7 +223,7 @@ def refuse_to_parse(monkeypatch):
     def refuse(path, magic):
         raise AssertionError(f"parsed {path} although the cache should have served it")
 
-    monkeypatch.setattr(data, "read_idx", refuse)
+    monkeypatch.setattr("tui_mnist.engine.data.read_idx", refuse)
 
 
 def test_second_load_comes_from_the_cache(tmp_path, monkeypatch):

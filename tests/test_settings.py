@@ -16,8 +16,8 @@ from textual.widgets import Input, Static
 
 from tui_mnist.cli.parser import build_parser, config_from_args
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import IMAGE_MAGIC, SPLITS, data_sizes
 from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.idx import IMAGE_MAGIC, SPLITS, data_sizes
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.settings import INTERNAL, SETTINGS, layer_widths, number, whole
 from tui_mnist.runs.ledger import run_architecture

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from fakes import predicted
 from test_app_configure import Host as ConfigureHost
 from test_app_inspector import Host as InspectorHost
-from test_app_inspector import predicted, small_source
+from test_app_inspector import small_source
 
 from tui_mnist.engine.presets import PRESETS
 

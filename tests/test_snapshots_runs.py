@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import RecordingApp, three_runs
+from fakes import RecordingApp, settled, three_runs
 
 pytestmark = pytest.mark.usefixtures("colour")
 
@@ -18,10 +18,21 @@ def app(tmp_path, monkeypatch):
     return RecordingApp(runs_dir=Path("runs"))
 
 
+def pressing(*keys: str):
+    """Press `keys`, letting the screen settle after each (the runs list is read by a worker)."""
+
+    async def run_before(pilot):
+        for key in keys:
+            await pilot.press(key)
+            await settled(pilot)
+
+    return run_before
+
+
 def test_the_ledger(snap_compare, app):
-    assert snap_compare(app, terminal_size=(80, 24), press=["ctrl+o"])
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pressing("ctrl+o"))
 
 
 def test_two_runs_compared(snap_compare, app):
-    press = ["ctrl+o", "down", "space", "down", "space", "c"]
-    assert snap_compare(app, terminal_size=(80, 24), press=press)
+    keys = ("ctrl+o", "down", "space", "down", "space", "c")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=pressing(*keys))

@@ -7,7 +7,7 @@ same screen however the batches were coalesced on the way.
 from __future__ import annotations
 
 import pytest
-from fakes import make_app, until
+from fakes import make_app, settled, until
 
 from tui_mnist.tui.screens.training import TrainingScreen
 
@@ -24,6 +24,7 @@ def run_to_the_end(**trainer_options):
             lambda: isinstance(app.screen, TrainingScreen)
             and app.screen.state in ("finished", "failed"),
         )
+        await settled(pilot)
 
     return app, run_before
 

@@ -6,7 +6,6 @@ scaled to floats on the way into the network, see `Normalizer`.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -19,15 +18,17 @@ import numpy as np
 
 from tui_mnist.engine.errors import DataError
 from tui_mnist.engine.files import write_atomically
+from tui_mnist.engine.idx import (
+    IMAGE_MAGIC,
+    LABEL_MAGIC,
+    NUM_CLASSES,
+    SPLITS,
+    find_data_dir,
+    header_dims,
+    idx_path,
+    read_bytes,
+)
 
-IMAGE_MAGIC = 0x00000803
-LABEL_MAGIC = 0x00000801
-DATA_ENV = "TUI_MNIST_DATA"
-SPLITS = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-NUM_CLASSES = 10
 HISTOGRAM_ROWS = 1024  # images per block when counting pixel values (bounded memory)
 CACHE_VERSION = 1
 
@@ -46,65 +47,10 @@ class RawData:
     source: Path
 
 
-def shipped_data_dir() -> Path:
-    """The MNIST copy inside the installed package (the repository's assets/mnist)."""
-    from importlib.resources import files
-
-    return Path(str(files("tui_mnist.assets") / "mnist"))
-
-
-def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """--data-dir first, then $TUI_MNIST_DATA, then the MNIST shipped with the package."""
-    if data_dir:
-        chosen, origin = Path(data_dir), "--data-dir"
-    elif os.environ.get(DATA_ENV):
-        chosen, origin = Path(os.environ[DATA_ENV]), f"${DATA_ENV}"
-    else:
-        chosen, origin = shipped_data_dir(), "the shipped assets"
-    if not chosen.is_dir():
-        raise DataError(f"data directory {chosen} (from {origin}) does not exist")
-    return chosen
-
-
-def idx_path(directory: Path, stem: str) -> Path:
-    """The file for `stem`, gzipped or plain; a clear error if neither exists."""
-    for candidate in (directory / f"{stem}.gz", directory / stem):
-        if candidate.is_file():
-            return candidate
-    raise DataError(f"{directory / stem}[.gz]: file not found")
-
-
-def _read_bytes(path: Path, size: int = -1) -> bytes:
-    """The file's first `size` bytes (all of them by default), unzipped if it ends in .gz."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as handle:
-                return handle.read(size)
-        with path.open("rb") as handle:
-            return handle.read(size)
-    except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: cannot read ({error})") from None
-
-
-def _dims(path: Path, blob: bytes, expected_magic: int) -> tuple[int, ...]:
-    """The dimensions the IDX header at the start of `blob` promises."""
-    if len(blob) < 8:
-        raise DataError(f"{path}: truncated ({len(blob)} bytes, no IDX header)")
-    magic = int.from_bytes(blob[:4], "big")
-    if magic != expected_magic:
-        raise DataError(
-            f"{path}: wrong magic number 0x{magic:08x} (expected 0x{expected_magic:08x})"
-        )
-    ndim = magic & 0xFF
-    if len(blob) < 4 + 4 * ndim:
-        raise DataError(f"{path}: truncated header")
-    return tuple(int.from_bytes(blob[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-
-
 def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     """Parse one IDX file; every inconsistency is a DataError naming the file."""
-    blob = _read_bytes(path)
-    dims = _dims(path, blob, expected_magic)
+    blob = read_bytes(path)
+    dims = header_dims(path, blob, expected_magic)
     header = 4 + 4 * len(dims)
     expected = header + int(np.prod(dims, dtype=np.int64))
     if len(blob) < expected:
@@ -112,15 +58,6 @@ def read_idx(path: Path, expected_magic: int) -> np.ndarray:
     if len(blob) > expected:
         raise DataError(f"{path}: {len(blob) - expected} unexpected bytes after the data")
     return np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def data_sizes(data_dir: str | os.PathLike | None = None) -> tuple[int, int]:
-    """(pixels per image, classes) of the data `find_data_dir` picks: the two ends of a
-    network for it. Reads the training images' 16-byte header only (0.15 ms for the shipped
-    .gz), so it is cheap enough for every key press in the settings form."""
-    path = idx_path(find_data_dir(data_dir), SPLITS["train"][0])
-    _count, rows, cols = _dims(path, _read_bytes(path, 16), IMAGE_MAGIC)
-    return rows * cols, NUM_CLASSES
 
 
 def _read_split(directory: Path, split: str) -> tuple[RawSplit, tuple[int, int]]:

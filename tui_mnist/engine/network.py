@@ -13,15 +13,11 @@ import numpy as np
 from tui_mnist.engine.activations import ACTIVATIONS, Activation
 from tui_mnist.engine.dropout import Dropout
 from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.layer_sizes import architecture, parameter_count
 from tui_mnist.engine.losses import softmax_cross_entropy, softmax_cross_entropy_grad
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 EVAL_CHUNK = 1000  # rows per evaluation batch: bounded memory, still large GEMMs
-
-
-def architecture(sizes: tuple[int, ...]) -> str:
-    """Layer sizes as the app and the CLI show them: "784-128-10"."""
-    return "-".join(map(str, sizes))
 
 
 class Network:
@@ -148,10 +144,6 @@ class Workspace:
         self.deltas = [np.empty((capacity, n), dtype) for n in sizes[1:-1]]
         self.grads = [np.empty_like(p) for p in network.parameters]
         self.ones = np.ones(capacity, dtype)
-
-
-def parameter_count(sizes: tuple[int, ...]) -> int:
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
 
 
 def training_bytes(sizes: tuple[int, ...], batch_size: int, optimizer_slots: int, itemsize: int) -> int:

@@ -18,12 +18,14 @@ import numpy as np
 
 from tui_mnist.engine.augment import shift_batch
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import NUM_CLASSES, Dataset, load_dataset
+from tui_mnist.engine.data import Dataset, load_dataset
 from tui_mnist.engine.dropout import Dropout, dropout_bytes
 from tui_mnist.engine.errors import TrainingDiverged
+from tui_mnist.engine.idx import NUM_CLASSES
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.memory import check_fits
 from tui_mnist.engine.metrics import evaluate
-from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, architecture, training_bytes
+from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, training_bytes
 from tui_mnist.engine.optimizers import make_optimizer
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, Progress, RunFinished
 from tui_mnist.engine.schedules import Schedule

@@ -101,8 +101,8 @@ def run_architecture(config: TrainConfig) -> str:
     read), "?" where that data can no longer be read."""
     # Imported here: numpy must wait for the BLAS thread count, which runs.resume (importing
     # this module) decides.
-    from tui_mnist.engine.data import data_sizes
-    from tui_mnist.engine.network import architecture
+    from tui_mnist.engine.idx import data_sizes
+    from tui_mnist.engine.layer_sizes import architecture
 
     try:
         return architecture(config.layer_sizes(*data_sizes(config.data_dir)))

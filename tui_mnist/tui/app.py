@@ -9,6 +9,11 @@ Runs train in detached processes (tui_mnist.session.detached): the app stops a r
 asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it
 training, and `tui-mnist attach` (or the runs list) reconnects.
 
+Once the first screen and then a run's screen are drawn, every object alive (modules,
+styles, widgets) is frozen out of the garbage collector's sight (gc.freeze): otherwise a full
+collection walked them all every ~2 s during training, a 65-105 ms pause that a key press
+landing in it waited out (17-47 ms once frozen; benchmarks/keypress_latency.py).
+
 Only what the first screen needs is imported up front: the other screens and the sessions
 (numpy, plotext, the run machinery) are imported where they are first used, so that the
 settings appear sooner.
@@ -16,6 +21,7 @@ settings appear sooner.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -93,11 +99,12 @@ class MnistApp(App):
         if self.inspect_source is not None:
             from tui_mnist.tui.screens.inspector import InspectorScreen
 
-            return InspectorScreen(self.inspect_source)
+            return InspectorScreen.of(self.inspect_source)
         return ConfigureScreen(self.initial)
 
     def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
+        self.call_after_refresh(gc.freeze)
         if self.attach is not None:
             from tui_mnist.session.detached import DetachedSession
 
@@ -136,6 +143,7 @@ class MnistApp(App):
         if started_here:
             self.started_here.append(session)
         self.push_screen(TrainingScreen(config, session, clock=self.clock))
+        self.call_after_refresh(gc.freeze)
 
     def on_configure_screen_start_requested(self, message: ConfigureScreen.StartRequested) -> None:
         self.open_run(self.session_factory(), message.config, started_here=True)

@@ -17,9 +17,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.data import data_sizes
 from tui_mnist.engine.errors import ConfigError, DataError
-from tui_mnist.engine.network import architecture, parameter_count
+from tui_mnist.engine.idx import data_sizes
+from tui_mnist.engine.layer_sizes import architecture, parameter_count
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.settings import SETTINGS, Setting
 

@@ -1,12 +1,14 @@
 """Inspector: one test image at a time beside the network's probabilities for it.
 
-Predictions for the whole set are computed once, by a thread worker started when the screen
-opens (the screen shows a loading indicator meanwhile); filters and orderings are then index
-arithmetic over those arrays.
+The screen opens at once; a worker then fetches what to look at (a live run's weights take a
+trip to its trainer) and computes the predictions for the whole set once, behind a loading
+indicator. Filters and orderings are then index arithmetic over those arrays.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,10 +22,10 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.data import Normalizer, load_dataset
-from tui_mnist.engine.errors import ModelFileError
 from tui_mnist.engine.metrics import predict_proba
-from tui_mnist.engine.model_io import load_model
+from tui_mnist.engine.model_io import check_input_size, load_model
 from tui_mnist.engine.network import Network
+from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
 from tui_mnist.tui.widgets.digit import DigitView
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
@@ -44,15 +46,17 @@ class InspectSource:
     title: str
 
     @classmethod
+    def of_snapshot(cls, snapshot: Snapshot) -> InspectSource:
+        """A live run's weights (already a copy) on its test set."""
+        title = f"live weights, epoch {snapshot.epoch}, step {snapshot.step}"
+        return cls(snapshot.network, snapshot.normalizer, snapshot.images, snapshot.labels, snapshot.shape, title)
+
+    @classmethod
     def from_model_file(cls, path: str | Path, data_dir: str | None = None) -> InspectSource:
         """The saved model on the test split; EngineError subclasses explain any failure."""
         model = load_model(path)
         data = load_dataset(data_dir, val=0)
-        inputs = model.network.sizes[0]
-        if inputs != data.n_features:
-            raise ModelFileError(
-                f"{path}: the model takes {inputs} inputs, the images have {data.n_features} pixels"
-            )
+        check_input_size(path, model.network, data.n_features)
         return cls(
             network=model.network,
             normalizer=model.normalizer,
@@ -61,6 +65,9 @@ class InspectSource:
             shape=data.shape,
             title=str(path),
         )
+
+
+SourceFetch = Callable[[], Awaitable[InspectSource]]
 
 
 @dataclass(frozen=True)
@@ -131,20 +138,33 @@ class InspectorScreen(Screen):
         *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
     ]
 
-    def __init__(self, source: InspectSource, **kwargs) -> None:
+    def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
+        """`fetch` brings what to look at (EngineError explains why it cannot): the screen
+        shows `title` and a loading indicator until then."""
         super().__init__(**kwargs)
-        self.source = source
-        self.predictions: Predictions | None = None  # until the `predict` worker succeeds
+        self.title_text = title
+        self.fetch = fetch
+        self.source: InspectSource | None = None  # both set when the `predict` worker succeeds
+        self.predictions: Predictions | None = None
         self.filters = Filters()
         self.chosen: np.ndarray = np.empty(0, dtype=np.intp)  # set indices, in display order
         self.position = 0
 
+    @classmethod
+    def of(cls, source: InspectSource) -> InspectorScreen:
+        """An inspector on a source that is already there (a model file)."""
+
+        async def ready() -> InspectSource:
+            return source
+
+        return cls(source.title, ready)
+
     def compose(self) -> ComposeResult:
-        yield Static(f"Inspector · {self.source.title}", id="title")
+        yield Static(f"Inspector · {self.title_text}", id="title")
         yield Static("", id="counts")
         # Not focusable: the arrow keys belong to navigation, the mouse wheel still scrolls.
         with VerticalScroll(id="body", can_focus=False), Horizontal(id="main"):
-            yield DigitView(self.source.shape, id="digit")
+            yield DigitView(id="digit")
             with Vertical(id="side"):
                 yield Static("", id="verdict")
                 yield ProbabilityBars(id="probs")
@@ -155,16 +175,18 @@ class InspectorScreen(Screen):
         self.show_current()
         self.predict()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="analysis")
-    def predict(self) -> Predictions:
-        return Predictions.of(self.source)
+    @work(exclusive=True, exit_on_error=False, group="analysis")
+    async def predict(self) -> tuple[InspectSource, Predictions]:
+        source = await self.fetch()
+        return source, await asyncio.to_thread(Predictions.of, source)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "analysis":
             return
         if event.state == WorkerState.SUCCESS:
             self.query_one("#body").loading = False
-            self.predictions = event.worker.result
+            self.source, self.predictions = event.worker.result
+            self.query_one("#title", Static).update(f"Inspector · {self.source.title}")
             self.apply_filters(self.filters, keep=None)
             self.refresh_bindings()
         elif event.state == WorkerState.ERROR:
@@ -183,10 +205,10 @@ class InspectorScreen(Screen):
         return int(self.chosen[self.position]) if len(self.chosen) else None
 
     def show_current(self) -> None:
-        n = len(self.source.labels)
         if self.predictions is None:
-            self.query_one("#counts", Static).update(f"predicting {n:,} test images…")
+            self.query_one("#counts", Static).update("predicting the test images…")
             return
+        n = len(self.source.labels)
         wrong = int(self.predictions.wrong.sum())
         showing = f"{self.position + 1}/{len(self.chosen)}" if len(self.chosen) else "0/0"
         self.query_one("#counts", Static).update(
@@ -204,7 +226,7 @@ class InspectorScreen(Screen):
         true_label = int(self.source.labels[index])
         predicted = int(self.predictions.predicted[index])
         outcome = "✓ right" if predicted == true_label else "✗ WRONG"
-        digit.show(self.source.images[index])
+        digit.show(self.source.images[index], self.source.shape)
         bars.show(self.predictions.probs[index], true_label)
         verdict.update(
             f"test image {index}\ntrue {true_label} · predicted {predicted} "
@@ -253,7 +275,7 @@ class InspectorScreen(Screen):
         order = self.filters.least_confident_first
         self.apply_filters(Filters(least_confident_first=order), self.current_index)
 
-    def action_jump(self) -> None:
+    def action_jump(self) -> None:  # like every key but `back`: only once there are predictions
         self.app.push_screen(JumpDialog(len(self.source.labels)), self.jump_to)
 
     def jump_to(self, index: int | None) -> None:

@@ -185,6 +185,7 @@ class RunsScreen(Screen):
                 lines.append(f"error: {summary.error}")
             text = "\n".join(lines)
         self.query_one("#run-detail", Static).update(text)
+        self.refresh_bindings()  # which keys apply depends on the run under the cursor
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         summary = self.current() if self.is_mounted else None

@@ -273,25 +273,15 @@ class TrainingScreen(Screen):
     def action_scale_lr(self, factor: float) -> None:
         self.session.scale_lr(factor)
 
-    async def action_inspect(self) -> None:
-        try:
-            snapshot = await self.session.snapshot()
-        except EngineError as error:
-            self.notify(str(error), title="No weights to inspect", severity="error", timeout=10)
-            return
+    def action_inspect(self) -> None:
+        # Open first: the weights' trip from the trainer happens in the inspector's worker.
+        self.app.push_screen(InspectorScreen("live weights", self.live_weights))
+
+    async def live_weights(self) -> InspectSource:
+        snapshot = await self.session.snapshot()
         if snapshot is None:
-            self.notify("no weights yet: the run has not started", severity="warning")
-            return
-        title = f"live weights, epoch {snapshot.epoch}, step {snapshot.step}"
-        source = InspectSource(
-            network=snapshot.network,
-            normalizer=snapshot.normalizer,
-            images=snapshot.images,
-            labels=snapshot.labels,
-            shape=snapshot.shape,
-            title=title,
-        )
-        await self.app.push_screen(InspectorScreen(source))
+            raise EngineError("no weights yet: the run has not started")
+        return InspectSource.of_snapshot(snapshot)
 
     def action_save(self) -> None:
         self.app.push_screen(SaveDialog(self.save_path), self._save_to)

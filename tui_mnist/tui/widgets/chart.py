@@ -1,22 +1,28 @@
-"""A line chart drawn by plotext into a Textual widget.
+"""A line chart drawn by plotext into a Textual widget, built off the UI thread.
 
-plotext keeps one global figure, so every build starts with `clf()`; builds happen on the UI
-thread only. The built text is cached until the data, the size or the colour mode changes, so
-a refresh of the screen does not redraw the plot.
+A build (plotext's text, rendered to strips) costs ~8 ms a chart at 80x24 and ran on the UI
+thread at every redraw, where it held up key presses (the key help's p95 was 61 ms in
+benchmarks/keypress_latency.py). It now runs in a thread worker, and the widget draws the
+newest finished build with the Line API. plotext keeps one global figure, so builds are
+serialised by a lock and each starts with `clf()`.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import plotext as plt
+from rich.console import Console
 from rich.text import Text
-from textual.geometry import Region
+from textual import work
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 # Below this many cells plotext has no room for ticks and a frame (and misbehaves).
 MIN_WIDTH = 16
@@ -45,6 +51,54 @@ def thin(values: Sequence[float], width: int) -> list[float]:
     return kept
 
 
+_PLOTEXT = threading.Lock()
+
+
+def chart_text(series: Sequence[Series], width: int, height: int, colour: bool) -> Text:
+    """The chart as text of `width` x `height` cells (a placeholder while there is no data or
+    no room)."""
+    drawn = [s for s in series if len(s.xs)]
+    if not drawn:
+        return Text("waiting for data...", style="dim")
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        return Text(Chart.legend(drawn), style="dim")
+    with _PLOTEXT:
+        plt.clf()
+        plt.theme("pro" if colour else "clear")
+        plt.plotsize(width, height)
+        plt.limit_size(False, False)
+        for one in drawn:
+            plt.plot(
+                thin(one.xs, width),
+                thin(one.ys, width),
+                marker=one.marker,
+                color=one.color if colour else None,
+            )
+        plt.xlim(0, max(max(s.xs) for s in drawn) or 1)
+        built = plt.build()
+    # plotext ends some builds with a newline: one row more than it was given.
+    return Text.from_ansi(built.rstrip("\n"), no_wrap=True, end="")
+
+
+def text_strips(text: Text, width: int, height: int) -> list[Strip]:
+    """`text` cut into one Strip per row, by a console of this thread's own."""
+    console = Console(
+        file=io.StringIO(), width=width, height=height, color_system="truecolor",
+        force_terminal=True, legacy_windows=False,
+    )
+    lines = console.render_lines(text, console.options.update(width=width, height=height), pad=True)
+    return [Strip(line, width) for line in lines[:height]]
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A finished build: what it was built for, its rows, and the CPU seconds it cost."""
+
+    key: tuple
+    strips: list[Strip]
+    seconds: float
+
+
 class Chart(Widget):
     DEFAULT_CSS = """
     Chart {
@@ -58,9 +112,8 @@ class Chart(Widget):
         self.title = title
         self.series: tuple[Series, ...] = ()
         self._version = 0
-        self._cache_key: tuple | None = None
-        self._cache = Text()
-        self.draw_seconds = 0.0  # CPU seconds drawing the current data has cost, to pace redraws
+        self._drawing: Drawing | None = None
+        self.draw_seconds = 0.0  # CPU seconds the latest build cost, to pace redraws
 
     def on_mount(self) -> None:
         self.border_title = self.title
@@ -71,46 +124,50 @@ class Chart(Widget):
         if legend != self.border_subtitle:
             self.border_subtitle = legend
         self._version += 1
-        self.draw_seconds = 0.0
-        self.refresh()
+        self._build_if_stale()
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        # Timed here rather than in render(): Textual's own work on the lines costs as much.
+    def on_resize(self) -> None:
+        self._build_if_stale()
+
+    @property
+    def drawn(self) -> bool:
+        """Whether what the widget shows is built from its current data and size."""
+        return self._drawing is not None and self._drawing.key == self._key()
+
+    def _key(self) -> tuple:
+        width, height = self.content_size
+        return (width, height, self._version, not self.app.no_color)
+
+    def _build_if_stale(self) -> None:
+        key = self._key()
+        if key[0] and key[1] and not self.drawn:
+            self.build(key, self.series)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
+    def build(self, key: tuple, series: tuple[Series, ...]) -> Drawing:
         # CPU time of this thread, so waiting for the GIL or a core does not count as cost.
         started = time.thread_time()
-        lines = super().render_lines(crop)
-        self.draw_seconds += time.thread_time() - started
-        return lines
+        width, height, _, colour = key
+        strips = text_strips(chart_text(series, width, height, colour), width, height)
+        return Drawing(key, strips, time.thread_time() - started)
 
-    def render(self) -> Text:
-        width, height = self.content_size
-        colour = not self.app.no_color
-        key = (width, height, self._version, colour)
-        if key != self._cache_key:
-            self._cache = self._build(width, height, colour)
-            self._cache_key = key
-        return self._cache
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "chart":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._drawing = event.worker.result
+            self.draw_seconds = self._drawing.seconds
+            self.refresh()
+            self._build_if_stale()  # the data or the size moved on while it was built
+        elif event.state == WorkerState.ERROR:
+            # Worker messages do not bubble: the app's one error handler hears it from here.
+            self.app.post_message(Worker.StateChanged(event.worker, event.state))
 
-    def _build(self, width: int, height: int, colour: bool) -> Text:
-        drawn = [s for s in self.series if len(s.xs)]
-        if not drawn:
-            return Text("waiting for data...", style="dim")
-        if width < MIN_WIDTH or height < MIN_HEIGHT:
-            return Text(self.legend(drawn), style="dim")
-        plt.clf()
-        plt.theme("pro" if colour else "clear")
-        plt.plotsize(width, height)
-        plt.limit_size(False, False)
-        for series in drawn:
-            plt.plot(
-                thin(series.xs, width),
-                thin(series.ys, width),
-                marker=series.marker,
-                color=series.color if colour else None,
-            )
-        plt.xlim(0, max(max(s.xs) for s in drawn) or 1)
-        # plotext ends some builds with a newline: one row more than it was given.
-        return Text.from_ansi(plt.build().rstrip("\n"), no_wrap=True, end="")
+    def render_line(self, y: int) -> Strip:
+        strips = self._drawing.strips if self._drawing else []
+        if y < len(strips):
+            return strips[y].apply_style(self.rich_style)
+        return Strip.blank(self.content_size.width, self.rich_style)
 
     @staticmethod
     def legend(series: Sequence[Series]) -> str:

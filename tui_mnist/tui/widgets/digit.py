@@ -68,13 +68,17 @@ class DigitView(Widget):
     }
     """
 
-    def __init__(self, shape: tuple[int, int], **kwargs) -> None:
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.shape = shape
+        self.shape = (0, 0)
         self.image: np.ndarray | None = None
 
-    def show(self, image: np.ndarray | None) -> None:
+    def show(self, image: np.ndarray | None, shape: tuple[int, int] | None = None) -> None:
+        """Draw `image` (pixels of `shape`: rows, cols; by default the previous image's)."""
         self.image = image
+        if shape is not None and shape != self.shape:
+            self.shape = shape
+            self.refresh(layout=True)
         self.refresh()
 
     def get_content_width(self, container, viewport) -> int:
