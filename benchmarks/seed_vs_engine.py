@@ -6,7 +6,7 @@ network: seconds of training and test accuracy of each.
 The seed: 784-10-10, ReLU, softmax, full-batch gradient descent with learning rate 0.1 for
 500 iterations, written below as the plain NumPy loop it was (float64, images as columns,
 fresh arrays every step, uniform [-0.5, 0.5) initial weights). tui-mnist: the same
-architecture with the engine's mini-batch training (the "seed" preset: batch 128, momentum,
+architecture with the engine's mini-batch training (the "classic" preset: batch 128, momentum,
 5 epochs). Both train on the same 55,000 images and are scored on the 10,000 test images.
 """
 
@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iterations", type=int, default=500)
     args = parser.parse_args(argv)
-    config = PRESETS["seed"][1]
+    config = PRESETS["classic"][1]
     data = load_dataset(val=config.val)
     print(f"machine: {_bench.machine_line()}")
 

@@ -118,6 +118,8 @@ class FakeTrainer:
             test_acc=final_test_accuracy(self.epoch),
             seconds=self.step * SECONDS_PER_BATCH,
             stopped=self.stop_requested and self.epoch < self.config.epochs,
+            steps=self.step,
+            batches_per_epoch=self.batches_per_epoch,
         )
 
 

@@ -1,14 +1,23 @@
-"""The configure screen, driven by key presses in a host app that records what it is asked to do."""
+"""The configure screen, driven by key presses in a host app that records what it is asked to do
+(or in the real app, for its own keys and the runs list)."""
 
 from __future__ import annotations
 
-from textual.app import App
-from textual.widgets import Button, Input, Select, Static, TextArea
+from pathlib import Path
 
+import pytest
+from fakes import make_app, until
+from textual.app import App
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
+
+from tui_mnist.engine import memory
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.layer_sizes import architecture
+from tui_mnist.engine.idx import IMAGE_MAGIC, SPLITS
+from tui_mnist.engine.layer_sizes import architecture, parameter_count
 from tui_mnist.engine.presets import PRESETS
-from tui_mnist.tui.screens.configure import ConfigureScreen
+from tui_mnist.tui.screens.configure import FORM_SETTINGS, ConfigureScreen
+from tui_mnist.tui.screens.help import HelpScreen
+from tui_mnist.tui.screens.runs import RunsScreen
 
 
 class Host(App):
@@ -31,8 +40,29 @@ async def retype(pilot, field: str, text: str) -> None:
     await pilot.pause()
 
 
+async def tab_to(pilot, widget_id: str) -> None:
+    """Press tab until `#widget_id` has the focus, as a user would."""
+    for _ in range(len(FORM_SETTINGS) + 8):  # once round the form: presets, fields, buttons
+        if pilot.app.focused is not None and pilot.app.focused.id == widget_id:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"tab never reached #{widget_id}")
+
+
 def shown(app: App, widget_id: str) -> str:
     return str(app.screen.query_one(widget_id, Static).render())
+
+
+def footer_keys(app: App) -> set[str]:
+    """The keys the footer offers on the screen now (greyed out ones included)."""
+    return {key for key, active in app.screen.active_bindings.items() if active.binding.show}
+
+
+def write_idx_headers(folder: Path, stems: tuple[str, ...], images: int = 1) -> None:
+    """IDX files of `images` 28x28 images by name: a header is all the form reads of them."""
+    header = IMAGE_MAGIC.to_bytes(4, "big") + b"".join(n.to_bytes(4, "big") for n in (images, 28, 28))
+    for stem in stems:
+        (folder / stem).write_bytes(header)
 
 
 def start_disabled(app: App) -> bool:
@@ -61,8 +91,11 @@ async def test_an_invalid_field_names_itself_and_blocks_start_until_fixed():
 
 
 async def test_range_rules_come_from_the_config():
-    app = Host(TrainConfig(warmup_epochs=2.0))  # a setting the form does not show
+    app = Host(TrainConfig(warmup_epochs=2.0))
     async with app.run_test(size=(80, 24)) as pilot:
+        await retype(pilot, "hidden", "-1")  # issue 11: this was "not a number"
+        assert shown(app, "#problems") == "✗ hidden layers: a layer must have at least 1 unit, not -1"
+        await retype(pilot, "hidden", "128")
         await retype(pilot, "lr", "0")
         await retype(pilot, "epochs", "2.5")
         await retype(pilot, "data_dir", "no-such-dir")
@@ -78,7 +111,7 @@ async def test_range_rules_come_from_the_config():
         await retype(pilot, "epochs", "2")
         await retype(pilot, "data_dir", "")
         await retype(pilot, "dropout", "0.5")
-        # Each field is fine alone; together with the hidden warmup the run is not.
+        # Each field is fine alone; together with the warmup of 2 epochs the run is not.
         assert shown(app, "#problems") == "✗ warmup must be shorter than the run"
         assert start_disabled(app)
 
@@ -86,8 +119,7 @@ async def test_range_rules_come_from_the_config():
 async def test_a_preset_fills_every_field_and_the_summary_follows():
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.screen.query_one("#activation", Select).focus()  # digits type into text fields
-        await pilot.press("3")
+        await pilot.press("3")  # on arrival: focus is on the presets, not in a text field
         await pilot.pause()
         best = PRESETS["best"][1]
         screen = app.screen
@@ -122,3 +154,124 @@ async def test_start_posts_the_config_the_form_shows():
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert app.started == [expected]
+
+
+async def test_on_arrival_the_screens_keys_act_instead_of_being_typed():
+    """Issue 11: focus started in "hidden layers" with its text selected, so 2 (the fast preset)
+    made the network 784-2-10, and ? and y were typed into the field too."""
+    app = make_app()  # the real app: ? (help) is its key
+    async with app.run_test(size=(80, 24)) as pilot:
+        configure = app.screen
+        assert {"1", "2", "3", "y", "ctrl+r"} <= footer_keys(app)
+        await pilot.press("2")
+        await pilot.pause()
+        fast = PRESETS["fast"][1]
+        assert configure.query_one("#hidden", Input).value == "256"
+        assert configure.query_one("#nesterov", Select).value is True
+        await pilot.press("y")
+        assert app.clipboard == fast.command_line()
+        await pilot.press("?")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="the key help")
+        assert configure.query_one("#hidden", Input).value == "256"
+
+
+async def test_the_focused_field_stands_out_and_its_label_is_marked():
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await tab_to(pilot, "lr")
+        screen = app.screen
+        lr, epochs = screen.query_one("#lr", Input), screen.query_one("#epochs", Input)
+        assert lr.styles.background != epochs.styles.background  # was a 5 % tint of the same
+        assert screen.query_one("#label-lr", Label).has_class("-focused")
+        await tab_to(pilot, "schedule")
+        assert not screen.query_one("#label-lr", Label).has_class("-focused")
+        assert screen.query_one("#label-schedule", Label).has_class("-focused")
+        assert lr.styles.background == epochs.styles.background
+
+
+@pytest.mark.parametrize("where", ["weight_decay", "schedule", "threads", "preset-best"])
+async def test_back_from_the_runs_list_focus_is_where_it_was(where):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        configure = app.screen
+        await tab_to(pilot, where)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs list")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is configure, what="the settings")
+        await pilot.pause()
+        assert app.focused is configure.query_one(f"#{where}")
+
+
+async def test_settings_once_only_on_the_command_line_are_set_in_the_form():
+    """Issue 11: the fast preset turns Nesterov on, and the form could not turn it off; threads,
+    warmup and dtype were not in the form either."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("2")
+        await tab_to(pilot, "nesterov")
+        await pilot.press("enter", "up", "enter")  # yes -> no
+        await tab_to(pilot, "warmup_epochs")
+        await pilot.press("ctrl+u", *"0.5")
+        await tab_to(pilot, "dtype")
+        await pilot.press("enter", "down", "enter")  # float32 -> float64
+        await tab_to(pilot, "threads")
+        await pilot.press("ctrl+u", "1")
+        await pilot.pause()
+        expected = PRESETS["fast"][1].with_changes(nesterov=False, warmup_epochs=0.5, dtype="float64", threads=1)
+        assert app.screen.query_one("#command", TextArea).text == expected.command_line()
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.started == [expected]
+
+
+async def test_a_data_directory_must_hold_the_four_idx_files(tmp_path):
+    """Issue 11: a folder without them got a ✓, then the run failed after ctrl+r."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await retype(pilot, "data_dir", str(tmp_path))
+        assert shown(app, "#problems") == f"✗ data directory: no MNIST IDX files in {tmp_path}"
+        assert start_disabled(app)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.started == []
+
+        write_idx_headers(tmp_path, SPLITS["train"][:1])
+        await pilot.press("/")  # the same folder, checked again
+        await pilot.pause()
+        others = ", ".join((SPLITS["train"][1], *SPLITS["test"]))
+        assert shown(app, "#problems") == f"✗ data directory: {tmp_path} has no {others} (.gz or plain)"
+
+        write_idx_headers(tmp_path, (SPLITS["train"][1], *SPLITS["test"]))
+        await pilot.press("backspace")
+        await pilot.pause()
+        # One training image: the default 5000 held out for validation would leave none.
+        assert shown(app, "#problems") == "✗ validation size must be less than the 1 training images"
+        await retype(pilot, "val", "0")
+        assert shown(app, "#problems") == "✓ all settings valid"
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert [config.data_dir for config in app.started] == [str(tmp_path)]
+
+
+async def test_the_memory_a_run_needs_is_shown_and_warned_about_before_the_guard_refuses(monkeypatch):
+    """Issue 11: 512,256256 (134 M parameters) was accepted without a word."""
+    monkeypatch.setattr(memory, "available_bytes", lambda: 8 * 10**9)  # 6.4 GB usable
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert shown(app, "#parameters") == "network 784-128-10: 101,770 parameters · needs about 6 MB"
+        await retype(pilot, "hidden", "512,256256")
+        count = parameter_count((784, 512, 256256, 10))
+        assert shown(app, "#parameters") == f"network 784-512-256256-10: {count:,} parameters · needs about 3.9 GB"
+        assert shown(app, "#problems") == (
+            "✓ all settings valid\n⚠ training needs about 3.9 GB, over 25% of the 6.4 GB that can be used here"
+        )
+        assert not start_disabled(app)
+
+        await pilot.press("0")  # the guard would refuse this one: the form does
+        await pilot.pause()
+        assert shown(app, "#problems") == (
+            "✗ training a 784-512-2562560-10 network needs about 39.2 GB, more than the 6.4 GB that can "
+            "be used here: use fewer or narrower hidden layers, or a smaller batch"
+        )
+        assert start_disabled(app)

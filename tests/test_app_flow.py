@@ -22,7 +22,8 @@ QUIET = 0.1
 
 def on_a_fake_trainer():
     """50 batches an epoch, 4 ms each: long enough to catch mid-run."""
-    return make_app(initial=fast_config(epochs=1000), batches_per_epoch=50, delay=0.004)
+    # val 1000: the settings refuse more than runs_env's 3000 training images hold.
+    return make_app(initial=fast_config(epochs=1000, val=1000), batches_per_epoch=50, delay=0.004)
 
 
 def on_a_detached_trainer():
@@ -40,6 +41,7 @@ async def test_configure_train_inspect_and_back(new_app, batches, runs_env):
     async with app.run_test(size=(80, 24)) as pilot:
         configure = app.screen
         assert isinstance(configure, ConfigureScreen)
+        await pilot.press("tab", "tab", "tab")  # past the three presets, where focus starts
         await pilot.press("end", "backspace", "backspace", "3", "2")  # hidden layers: 16 -> 32
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, TrainingScreen))

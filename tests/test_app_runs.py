@@ -18,13 +18,16 @@ from pathlib import Path
 
 import pytest
 from fakes import PATIENCE, SLOW, RecordingApp, small_config, three_runs, until, wait_for
+from textual import events
 
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.execute import execute_run
-from tui_mnist.runs.ledger import derived_state, is_live
+from tui_mnist.runs.launch import start_detached
+from tui_mnist.runs.ledger import derived_state, is_live, process_start_ticks, this_host
 from tui_mnist.runs.store import RunFolder, resolve_runs_dir, run_folders
 from tui_mnist.tui.screens.compare import DIFFERS, CompareScreen
 from tui_mnist.tui.screens.configure import ConfigureScreen
+from tui_mnist.tui.screens.delete_dialog import DeleteDialog
 from tui_mnist.tui.screens.resume_dialog import ResumeDialog
 from tui_mnist.tui.screens.runs import RunsScreen
 from tui_mnist.tui.screens.training import TrainingScreen
@@ -69,6 +72,26 @@ async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
         assert "--hidden 256" in commands and "--optimizer adam" in commands
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, ConfigureScreen)
+
+
+async def test_a_second_start_while_the_first_is_in_flight_starts_nothing(runs_env):
+    """Issue 11: ctrl+r twice in quick succession started two trainers; the window showed one,
+    ctrl+q stopped that one and the other went on training unseen."""
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    app = RecordingApp(initial=small_config(epochs=2000, batch_size=10))  # minutes of training
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(2):  # both in the queue at once, as when the terminal sends them together
+            app.post_message(events.Key("ctrl+r", None))
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen))
+        screen = app.screen
+        await until(pilot, lambda: screen.view.latest, what="the run training")
+        assert [s for s in app.screen_stack if isinstance(s, TrainingScreen)] == [screen]
+        await pilot.press("ctrl+q", "y")  # y: stop it and quit
+    # Every trainer this app started is stopped by ctrl+q: none goes on unseen.
+    wait_for(lambda: not any(is_live(folder) for folder in run_folders(runs)), what="no live run")
+    folders = list(run_folders(runs))
+    assert [folder.id for folder in folders] == [screen.session.run_id]
+    assert derived_state(folders[0]) == "stopped"
 
 
 async def test_detach_then_attach_again_with_the_whole_history(runs_env):
@@ -126,7 +149,7 @@ async def test_resume_from_a_checkpoint_chosen_in_the_ledger(runs_env):
         child = RunFolder(Path(runs_env["TUI_MNIST_RUNS"]) / screen.session.run_id)
         assert child.read_config()["parent"] == {"run": parent.id, "epoch": 1}
         assert is_live(child)
-        await pilot.press("ctrl+q")  # a run started here stops with the app
+        await pilot.press("ctrl+q", "y")  # a run started here stops with the app, once confirmed
     wait_for(lambda: derived_state(child) == "stopped", what="the stopped child run")
 
 
@@ -166,10 +189,12 @@ MnistApp(initial=TrainConfig.from_dict({config})).run()
 """
 
 
-def test_a_hangup_of_the_app_leaves_its_run_training(runs_env, tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_a_hangup_of_the_app_leaves_its_run_training(runs_env, tmp_path, signum):
     terminal = Terminal()
-    # TMPDIR: the killed app cannot remove its session's scratch folder; it goes with tmp_path.
-    env = {**runs_env, "TERM": "xterm-256color", "TMPDIR": str(tmp_path)}
+    temporary = tmp_path / "tmp"  # TMPDIR: where the app's session keeps its scratch folder
+    temporary.mkdir()
+    env = {**runs_env, "TERM": "xterm-256color", "TMPDIR": str(temporary)}
     app = subprocess.Popen(
         [sys.executable, "-c", APP.format(config=LONG.to_dict())],
         stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave,
@@ -183,8 +208,10 @@ def test_a_hangup_of_the_app_leaves_its_run_training(runs_env, tmp_path):
         terminal.type("\x12")  # ctrl+r
         folder = wait_for(lambda: next(iter(run_folders(runs)), None), what="a run folder")
         wait_for(lambda: epoch(folder) >= 1, what="the run's first epoch")
-        os.killpg(app.pid, signal.SIGHUP)  # what a hangup of the terminal does to the app
+        assert [path.name[:18] for path in temporary.iterdir()] == ["tui-mnist-session-"]
+        os.killpg(app.pid, signum)  # what a hangup of the terminal (or a kill) does to the app
         app.wait(PATIENCE)
+        assert list(temporary.iterdir()) == []  # issue 11: its scratch folder was left behind
         at_hangup = epoch(folder)
         wait_for(lambda: epoch(folder) > at_hangup, what="an epoch after the hangup")
         assert derived_state(folder) == "running"
@@ -271,3 +298,164 @@ async def test_a_failed_reading_of_the_runs_is_told_once_and_the_app_goes_on(
         assert heading.startswith(f"cannot read {tmp_path}")
         await pilot.press("escape")
         assert isinstance(app.screen, ConfigureScreen) and app.is_running
+
+
+# Moving in the list, and deleting from it (run folders written by hand).
+
+
+async def test_the_ledger_moves_with_j_k_home_end_g_and_shift_g(tmp_path):
+    done, stopped, vanished = three_runs(tmp_path)
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        ledger = app.screen
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: ledger.current() is not None)
+        visited = []
+        for key in ("j", "j", "j", "k", "home", "end", "g", "G", "k"):
+            await pilot.press(key)
+            visited.append(ledger.current().id)
+        assert visited == [stopped.name, done.name, done.name, stopped.name, vanished.name,
+                           done.name, vanished.name, done.name, stopped.name]
+
+
+def live_status() -> dict:
+    """What a trainer alive in this very process would write (see ledger.derived_state)."""
+    pid = os.getpid()
+    return {"state": "running", "pid": pid, "hostname": this_host(), "proc_start": process_start_ticks(pid),
+            "epoch": 1}
+
+
+async def test_a_run_is_deleted_after_a_confirmation_and_a_live_run_never(tmp_path):
+    done, stopped, vanished = three_runs(tmp_path)
+    RunFolder(vanished).write_status(live_status())  # its trainer is back: live
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        ledger = app.screen
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: ledger.current() is not None)
+        assert ledger.current().state == "running"
+        await pilot.press("delete")  # greyed out for a live run
+        assert app.screen is ledger and RunFolder(vanished).read_config()
+
+        await pilot.press("j", "delete")
+        await until(pilot, lambda: isinstance(app.screen, DeleteDialog))
+        assert "Delete run 20250612-101500-bb22?" in app.screen.query_one("#dialog").border_title
+        await pilot.press("enter")  # the focus starts on Keep
+        await until(pilot, lambda: app.screen is ledger)
+        await pilot.press("delete")
+        await until(pilot, lambda: isinstance(app.screen, DeleteDialog))
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is ledger)
+        assert stopped.is_dir()
+
+        await pilot.press("space", "delete")
+        await until(pilot, lambda: isinstance(app.screen, DeleteDialog))
+        await pilot.press("y")
+        await until(pilot, lambda: app.screen is ledger)
+        assert not stopped.exists() and sorted(os.listdir(tmp_path)) == [done.name, vanished.name]
+        table = ledger.query_one("#runs-table")
+        assert [table.get_row_at(i)[1].strip() for i in range(table.row_count)] == [vanished.name, done.name]
+        assert ledger.selected == [] and ledger.current().id == done.name
+        assert ("information", f"run {stopped.name} deleted") in app.notes
+
+
+# Attaching from the list, and going back to it (real detached trainers).
+
+
+async def attach_the_oldest(pilot) -> TrainingScreen:
+    """From the runs list, once it lists two runs: the oldest run's screen, paused. (Waiting
+    for the app's workers would wait for the run beneath, followed by a worker to its end.)"""
+    app = pilot.app
+    ledger = await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen, what="the list")
+    await until(pilot, lambda: ledger.query_one("#runs-table").row_count == 2, what="two runs listed")
+    await pilot.press("end", "enter")
+    attached = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen,
+                           what="the attached run's screen")
+    await until(pilot, lambda: attached.state == "paused", what="the attached run's state")
+    return attached
+
+
+async def test_an_attached_run_goes_back_to_the_list_and_the_list_is_open_over_a_run(runs_env):
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    # Both runs are paused (live for as long as the test needs, and costing no CPU).
+    other = RunFolder(start_detached(LONG, runs))
+    RunClient(other.path).pause()
+    app = RecordingApp(initial=LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        own = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen)
+        await until(pilot, lambda: own.state == "running", what="the own run running")
+        await pilot.press("space")
+        await until(pilot, lambda: own.state == "paused", what="the own run paused")
+        await pilot.press("ctrl+o")  # over the run this window started
+        ledger = await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen,
+                             what="the list over the own run")
+        await until(pilot, lambda: ledger.query_one("#runs-table").row_count == 2, what="both runs listed")
+        assert ledger.current().id == own.session.run_id  # the newest
+        await pilot.press("enter")  # its own screen again, not a second one
+        await until(pilot, lambda: app.screen is own)
+        assert len(app.sessions) == 1
+
+        await pilot.press("ctrl+o")
+        for leave in ("escape", "ctrl+o", "d"):  # each leaves the run training, back in the list
+            attached = await attach_the_oldest(pilot)
+            assert attached is not own and attached.attached
+            assert attached.session.run_id == other.id
+            await pilot.press(leave)
+            await until(pilot, lambda: isinstance(app.screen, RunsScreen), what=f"the list after {leave}")
+            assert app.is_running and app.screen_stack[-2] is own
+            assert app.sessions == [own.session] and is_live(other)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is own)
+        await pilot.press("ctrl+q", "y")  # asks, then stops the run started here, not the other
+    wait_for(lambda: derived_state(RunFolder(runs / own.session.run_id)) == "stopped",
+             what="the own run stopped")
+    assert is_live(other)
+    RunClient(other.path).stop()
+    wait_for(lambda: derived_state(other) == "stopped", what="the other run stopped")
+
+
+@pytest.mark.parametrize("ending", ["finished", "stopped"])
+def test_saving_an_ended_run_to_a_missing_folder_is_a_notification(runs_env, ending):
+    """Issue 11: saving a run that had ended (finished, or stopped with `s`) to a path in a
+    missing folder ended the app with a traceback; a live run's save said why, in a notice."""
+    terminal = Terminal()
+    config = small_config(epochs=2, batch_size=100) if ending == "finished" else LONG
+    app = subprocess.Popen(
+        [sys.executable, "-c", APP.format(config=config.to_dict())],
+        stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave,
+        env={**runs_env, "TERM": "xterm-256color"}, start_new_session=True,
+    )
+    os.close(terminal.slave)
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    try:
+        wait_for(lambda: b"Start" in terminal.output, what="the configure screen")
+        terminal.type("\x12")  # ctrl+r
+        folder = wait_for(lambda: next(iter(run_folders(runs)), None), what="a run folder")
+        wait_for(lambda: folder.read_status().get("epoch", 0) >= 1, what="the run's first epoch")
+        if ending == "stopped":  # (the settings of the case, not an assertion)
+            terminal.type("s")
+        wait_for(lambda: derived_state(folder) == ending, what=f"the run {ending}")
+        wait_for(lambda: b"test accuracy" in terminal.output, what="the result on screen")
+        terminal.type("\x13")  # ctrl+s
+        wait_for(lambda: b"Save model" in terminal.output, what="the save dialog")
+        shown = len(terminal.output)
+        terminal.type("\x15")  # ctrl+u clears the proposed path
+        wait_for(lambda: len(terminal.output) > shown, what="the path cleared")
+        terminal.type("/nonexistent/x.npz")
+        wait_for(lambda: b"x.npz" in terminal.output[shown:], what="the path typed")
+        terminal.type("\r")
+        wait_for(lambda: b"cannot write" in terminal.output[shown:] or app.poll() is not None,
+                 what="the outcome of the save")
+        assert app.poll() is None  # the app goes on
+        terminal.type("\x11")  # ctrl+q
+        assert app.wait(PATIENCE) == 0
+        assert b"Traceback" not in terminal.output
+    finally:
+        if app.poll() is None:
+            app.kill()
+        terminal.close()

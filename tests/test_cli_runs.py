@@ -13,12 +13,24 @@ import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from fakes import PATIENCE, SLOW, TUI_MNIST, cli_flags, environment, small_config, tui_mnist, wait_for
+from fakes import (
+    PATIENCE,
+    SLOW,
+    TUI_MNIST,
+    cli_flags,
+    environment,
+    small_config,
+    tui_mnist,
+    wait_for,
+    write_run,
+)
 
 from tui_mnist.engine.checkpoint import load_checkpoint
 from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.live.text import how_far
 from tui_mnist.runs.client import RunClient
 from tui_mnist.runs.launch import resume_detached
 from tui_mnist.runs.ledger import derived_state
@@ -198,7 +210,10 @@ def test_hangup_keeps_a_foreground_run_going_and_ctrl_c_stops_it_cleanly(env):
     assert "Traceback" not in stderr
     status = folder.read_status()
     assert status["state"] == "stopped" and status["test_acc"] > 0
-    assert folder.read_metrics()[-1]["stopped"] is True
+    final = folder.read_metrics()[-1]
+    assert final["stopped"] is True
+    # How far it got, to the batch (issue 11: "stopped after 0 epochs" was all it said).
+    assert (final["steps"], final["batches_per_epoch"]) == (status["step"], 2000)
 
 
 PARENT = """
@@ -249,7 +264,7 @@ def test_a_detached_run_survives_the_hangup_of_its_terminal_and_can_be_attached(
     assert isinstance(history[-1], RunFinished) and history[-1].stopped
     folder = client.folder
     wait_for(lambda: derived_state(folder) == "stopped", what="the stopped state")
-    assert "stopped after" in folder.log_file.read_text()  # the trainer's own output
+    assert how_far(history[-1]) in folder.log_file.read_text()  # the trainer's own output
 
 
 def test_an_earlier_epoch_resumed_in_the_background_recomputes_the_same_epochs(
@@ -272,3 +287,51 @@ def test_attach_refuses_runs_that_are_not_live(finished, env):
     assert "is finished: only a running or paused run can be attached" in done.stderr
     empty = tui_mnist("runs", env=env)
     assert empty.returncode == 0 and empty.stdout.startswith("no runs yet in ")
+
+
+def test_any_unique_part_of_an_id_names_a_run_for_every_command(finished, env):
+    finished_env, folder, _ = finished
+    suffix = folder.id[-4:]  # the part that tells runs apart: ids start with the date
+    attached = tui_mnist("attach", suffix, env=finished_env)
+    assert attached.returncode == 1
+    assert f"run {folder.id} is finished: only a running or paused run" in attached.stderr
+    exported = tui_mnist("export", folder.id[-6:], "--csv", env=finished_env)
+    assert exported.returncode == 0, exported.stderr
+    assert len(list(csv.DictReader(io.StringIO(exported.stdout)))) == 3
+    resumed = tui_mnist("train", "--resume", f"{suffix}@3", env=finished_env)
+    assert resumed.returncode == 1 and "already finished its 3 epochs" in resumed.stderr
+
+    runs = Path(env["TUI_MNIST_RUNS"])
+    for run_id in ("20250612-093000-aa11", "20250612-101500-bb22", "20250613-080000-cc33"):
+        write_run(runs, run_id, small_config(), "stopped", [])
+    ambiguous = tui_mnist("export", "20250612", "--csv", env=env)
+    assert ambiguous.returncode == 1
+    assert ('run "20250612" is ambiguous: 2 runs match (20250612-101500-bb22, '
+            "20250612-093000-aa11)") in ambiguous.stderr
+    listed = tui_mnist("runs", env=env).stdout.splitlines()
+    assert [line.split()[0] for line in listed] == [
+        "RUN", "20250613-080000-cc33", "20250612-101500-bb22", "20250612-093000-aa11"  # newest first
+    ]
+
+
+def test_runs_delete_refuses_a_live_run_and_deletes_it_once_stopped(env):
+    trainer = subprocess.Popen([*TUI_MNIST, "train", *cli_flags(SLOW.with_changes(epochs=500))],
+                               env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run_id = run_id_from(trainer.stderr.readline())
+    folder = RunFolder(os.path.join(env["TUI_MNIST_RUNS"], run_id))
+    try:
+        wait_for(lambda: derived_state(folder) == "running", what="the running state")
+        refused = tui_mnist("runs", "--delete", run_id[-4:], env=env)
+        assert refused.returncode == 1
+        assert f"run {run_id} is running: stop it before deleting it" in refused.stderr
+        assert folder.read_config()["id"] == run_id
+    finally:
+        trainer.send_signal(signal.SIGINT)
+        trainer.communicate(timeout=PATIENCE)
+    assert derived_state(folder) == "stopped"
+    deleted = tui_mnist("runs", "--delete", run_id, env=env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout == f"run {run_id} deleted\n"
+    assert not folder.path.exists() and os.listdir(env["TUI_MNIST_RUNS"]) == []
+    missing = tui_mnist("runs", "--delete", run_id, env=env)
+    assert missing.returncode == 1 and f'no run "{run_id}"' in missing.stderr

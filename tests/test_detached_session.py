@@ -125,3 +125,46 @@ async def test_closing_a_session_leaves_its_run_training(runs_env):
     await until(None, lambda: client.status()["step"] > step + 100, what="training after close")
     client.stop()
     await until(None, lambda: derived_state(client.folder) == "stopped", what="the stopped state")
+
+
+async def test_a_trainer_that_has_ended_is_reaped_at_once(runs_env):
+    """Issue 11: the app's finished trainer stayed a zombie until the next run started."""
+    session = DetachedSession.new()
+    await session.start(SLOW)  # still training when start() has found it answering
+    follower = Follower(session)
+    await until(None, lambda: follower.steps(), what="the first batches")
+    session.stop()
+    await until(None, lambda: follower.of(RunFinished), what="the end of the run")
+    assert session.join(PATIENCE)
+    folder = RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / session.run_id).folder
+    trainer = Path("/proc") / str(folder.read_status()["pid"])
+    await until(None, lambda: not trainer.exists(), timeout=10, what="the trainer reaped")
+    session.close()
+
+
+async def test_a_run_stopped_mid_epoch_from_elsewhere_saves_the_weights_it_stopped_with(
+    runs_env, small_data, tmp_path
+):
+    """Issue 11: saving a run stopped from outside the app wrote its last epoch's checkpoint."""
+    config = SLOW.with_changes(hidden=(512,))  # epochs of a second or so
+    session = DetachedSession.new()
+    await session.start(config)
+    follower = Follower(session)
+    await until(None, lambda: follower.of(EpochProgress), what="a checkpoint")
+    session.pause()  # at the latest a few batches into the next epoch
+    await until(None, lambda: follower.state() == "paused", what="the pause")
+    paused_at = follower.steps()[-1]
+    session.step("batch")  # past the checkpoint, if the pause came right at it
+    await until(None, lambda: follower.steps()[-1] == paused_at + 1, what="one step")
+    RunClient(Path(runs_env["TUI_MNIST_RUNS"]) / session.run_id).stop()  # another terminal's stop
+    await until(None, lambda: follower.of(RunFinished), what="the end of the run")
+    (finished,) = follower.of(RunFinished)
+    assert finished.stopped and finished.batches_into_epoch > 0  # between two checkpoints
+    assert session.join(PATIENCE)
+
+    model = load_model(await session.save_model(tmp_path / "stopped.npz"))
+    assert model.meta["results"]["steps"] == finished.steps
+    data = load_dataset(small_data, val=config.val)
+    _, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
+    assert accuracy == finished.test_acc  # the weights the final test was run on
+    session.close()

@@ -5,18 +5,19 @@ them: ruff's lint (settings in pyproject.toml) and import-linter's layers contra
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_tool(*command: str) -> subprocess.CompletedProcess:
-    executable = shutil.which(command[0])
-    assert executable, f"{command[0]} is not installed: pip install -e '.[test]'"
+    """Run a tool installed beside this interpreter (the venv need not be activated)."""
+    executable = Path(sys.executable).parent / command[0]
+    assert executable.exists(), f"{command[0]} is not installed: pip install -e '.[test]'"
     return subprocess.run(
-        [executable, *command[1:]], capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [str(executable), *command[1:]], capture_output=True, text=True, cwd=ROOT, timeout=300,
         env={**os.environ, "NO_COLOR": "1"},
     )
 

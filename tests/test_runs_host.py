@@ -123,6 +123,22 @@ def test_pause_step_resume_scale_and_stop(long_run):
         client.status()
 
 
+def test_quick_steps_while_paused_each_train_one_batch(runs_env):
+    """Issue 11: a step asked for while the previous one was still training was refused ("step
+    works only while the run is paused") although the run was paused for its user."""
+    run = HostedRun(small_config(hidden=(512,), epochs=3, batch_size=500), paused=True)
+    client = run.client
+    wait_for(lambda: client.status()["state"] == "paused", what="the pause")
+    for _ in range(10):  # each reply comes at once; a batch of 500 takes longer
+        client.step("batch")
+    wait_for(lambda: client.status()["step"] == 10, what="ten steps")
+    time.sleep(QUIET)
+    assert client.status()["step"] == 10
+    assert client.status()["state"] == "paused"
+    client.stop()
+    assert run.finish().stopped
+
+
 def test_the_run_is_private_to_its_user(long_run):
     mode = lambda path: stat.S_IMODE(path.stat().st_mode)  # noqa: E731
     assert mode(resolve_runs_dir()) == 0o700

@@ -12,15 +12,16 @@ import sys
 import time
 
 import pytest
-from fakes import wait_for
+from fakes import three_runs, wait_for, write_run
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
 from tui_mnist.live.events import Batches
 from tui_mnist.runs import RunError, store
+from tui_mnist.runs.execute import exclusive
 from tui_mnist.runs.export import write_metrics_csv
 from tui_mnist.runs.history import RunHistory, batch_sample
-from tui_mnist.runs.ledger import STALE_AFTER, derived_state, list_runs, process_start_ticks
+from tui_mnist.runs.ledger import STALE_AFTER, delete_run, derived_state, list_runs, process_start_ticks
 from tui_mnist.runs.resume import parse_reference
 from tui_mnist.runs.store import RUNS_ENV, RunFolder, find_run, new_run_id, resolve_runs_dir
 
@@ -68,6 +69,53 @@ def test_runs_are_found_by_id_prefix_last_or_path(tmp_path, monkeypatch):
         find_run(tmp_path, first.id[:2])
     with pytest.raises(RunError, match='no run "nope"'):
         find_run(tmp_path, "nope")
+
+
+def test_any_unique_part_of_an_id_finds_its_run(tmp_path):
+    done, stopped, vanished = three_runs(tmp_path)  # ...-093000-aa11, ...-101500-bb22, ...-cc33
+    assert find_run(tmp_path, "cc33").path == vanished  # the end, as copied from the list
+    assert find_run(tmp_path, "b22").path == stopped
+    assert find_run(tmp_path, "0930").path == done  # a part of the time
+    assert find_run(tmp_path, "20250613").path == vanished  # a prefix, as before
+    with pytest.raises(RunError) as prefix:
+        find_run(tmp_path, "20250612")
+    assert str(prefix.value) == (
+        'run "20250612" is ambiguous: 2 runs match (20250612-101500-bb22, 20250612-093000-aa11); '
+        "type more of its id"
+    )
+
+
+def test_an_ambiguous_part_says_how_many_runs_match_and_lists_the_newest(tmp_path):
+    for second in range(6):
+        write_run(tmp_path, f"20250612-09300{second}-aa1{second}", CONFIG, "done", [])
+    with pytest.raises(RunError) as error:
+        find_run(tmp_path, "aa1")
+    message = str(error.value)
+    assert '"aa1" is ambiguous: 6 runs match (20250612-093005-aa15, 20250612-093004-aa14,' in message
+    assert "20250612-093002-aa12, …); type more of its id" in message
+
+
+def test_the_list_is_newest_first(tmp_path):
+    done, stopped, vanished = three_runs(tmp_path)
+    assert [s.id for s in list_runs(tmp_path)] == [vanished.name, stopped.name, done.name]
+
+
+def test_deleting_a_run_removes_its_folder_but_never_a_live_run(tmp_path):
+    kept, gone = RunFolder.create(tmp_path, CONFIG), RunFolder(three_runs(tmp_path)[1])
+    delete_run(gone)
+    assert not gone.path.exists() and sorted(os.listdir(tmp_path)) == sorted(
+        [kept.id, "20250612-093000-aa11", "20250613-080000-cc33"]
+    )
+    kept.write_status(live_status(os.getpid()))
+    with pytest.raises(RunError, match=f"run {kept.id} is running: stop it before deleting it"):
+        delete_run(kept)
+    kept.write_status({"state": "stopped"})
+    with exclusive(kept):  # a trainer taking the run up again (train --resume)
+        with pytest.raises(RunError, match=f"run {kept.id} is being trained"):
+            delete_run(kept)
+    assert kept.read_config()["id"] == kept.id  # untouched
+    delete_run(kept)
+    assert not kept.path.exists()
 
 
 @pytest.mark.parametrize(

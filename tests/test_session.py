@@ -95,6 +95,29 @@ async def test_pause_step_resume_and_stop():
     assert session.join(PATIENCE)
 
 
+async def test_quick_steps_while_paused_each_train_one_batch():
+    """Issue 11: presses of n faster than a batch were dropped while a step was under way."""
+    session = fake_session(batches_per_epoch=1000, delay=0.02)
+    await session.start(CONFIG.with_changes(epochs=1000))
+    stream = session.events()
+    await next_event(stream, Batches)
+    session.pause()
+    assert (await next_event(stream, StateChanged)).state == "paused"
+    paused_at = (await session.snapshot()).step
+
+    for _ in range(10):  # all within the first step's batch (0.02 s)
+        session.step("batch")
+    stepped = []
+    while len(stepped) < 10:
+        stepped += [record.step for record in (await next_event(stream, Batches)).records]
+    assert stepped == list(range(paused_at + 1, paused_at + 11))
+    await asyncio.sleep(QUIET)
+    assert (await session.snapshot()).step == paused_at + 10  # paused again after the ten
+    session.stop()
+    assert (await next_event(stream, RunFinished)).stopped
+    assert session.join(PATIENCE)
+
+
 async def test_stop_while_paused_ends_the_worker():
     session = fake_session(delay=0.002)
     await session.start(CONFIG.with_changes(epochs=1000))

@@ -10,14 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_app_configure import Host
 from textual.widgets import Input, Static
 
 from tui_mnist.cli.parser import build_parser, config_from_args
+from tui_mnist.engine.choices import DTYPE_NAMES, OPTIMIZER_NAMES
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.idx import IMAGE_MAGIC, SPLITS, data_sizes
+from tui_mnist.engine.idx import IMAGE_MAGIC, SPLITS, data_sizes, shipped_data_dir
+from tui_mnist.engine.memory import ITEMSIZES, OPTIMIZER_SLOTS
+from tui_mnist.engine.network import DTYPES
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.settings import INTERNAL, SETTINGS, layer_widths, number, whole
 from tui_mnist.runs.ledger import run_architecture
@@ -31,8 +35,10 @@ SAMPLES = {
     "activation": "tanh",
     "optimizer": "adam",
     "momentum": "0.5",
+    "nesterov": "yes",
     "lr": "0.01",
     "schedule": "cosine",
+    "warmup_epochs": "1.5",
     "weight_decay": "1e-4",
     "batch_size": "32",
     "epochs": "3",
@@ -41,7 +47,10 @@ SAMPLES = {
     "augment": "shift",
     "dropout": "0.25",
     "standardize": "yes",
-    "data_dir": HERE,
+    "data_dir": str(shipped_data_dir()),  # the form wants the four IDX files there
+    "dtype": "float64",
+    "test_each_epoch": "yes",
+    "threads": "2",
 }
 # Every setting away from its default, so that each one's flag is written and read back.
 EVERYTHING_CHANGED = TrainConfig(
@@ -72,11 +81,24 @@ def test_every_config_field_is_a_setting_or_internal():
     assert set(names) | INTERNAL == {field.name for field in dataclasses.fields(TrainConfig)}
 
 
+def test_every_train_setting_is_in_the_form():
+    """Issue 11: threads, Nesterov, warmup and dtype were CLI-only, so the fast preset turned
+    Nesterov on and the form could not turn it off."""
+    assert [setting.name for setting in SETTINGS if setting.form_column is None] == []
+
+
 async def test_the_form_shows_exactly_the_settings_with_a_form_column():
     app = Host()
     async with app.run_test(size=(80, 24)):
         fields = {widget.id for widget in app.screen.query("Input, Select")}
     assert fields == {setting.name for setting in FORM}
+
+
+def test_the_forms_memory_estimate_knows_every_dtype_and_optimizer():
+    """The estimate is numpy-free (the form shows it before numpy loads): its byte sizes must be
+    numpy's."""
+    assert ITEMSIZES == {name: np.dtype(DTYPES[name]).itemsize for name in DTYPE_NAMES}
+    assert set(OPTIMIZER_SLOTS) == set(OPTIMIZER_NAMES)
 
 
 def test_every_form_setting_has_a_sample():
@@ -121,7 +143,10 @@ def test_the_command_line_reads_back_as_the_same_config(config):
         (number, "fast", '"fast" is not a number'),
         (number, "", "a number is needed"),
         (layer_widths, "64,x", '"x" is not a number'),
-        (layer_widths, "64,0", "a layer needs at least one unit"),
+        (layer_widths, "64,0", "a layer must have at least 1 unit, not 0"),
+        (layer_widths, "-1", "a layer must have at least 1 unit, not -1"),
+        (layer_widths, "64,1.5", '"1.5" is not a whole number'),
+        (layer_widths, "64,,32", "a layer size is missing between the commas"),
     ],
 )
 def test_parsers_say_what_is_wrong(parse, text, message):

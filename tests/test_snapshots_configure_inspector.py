@@ -13,12 +13,14 @@ from tui_mnist.engine.presets import PRESETS
 pytestmark = pytest.mark.usefixtures("colour")
 
 
-def test_configure_with_the_seed_preset(snap_compare):
-    assert snap_compare(ConfigureHost(PRESETS["seed"][1]), terminal_size=(80, 24))
+def test_configure_with_the_classic_preset(snap_compare):
+    # Focus on the first preset button, the form scrolled to the top.
+    assert snap_compare(ConfigureHost(PRESETS["classic"][1]), terminal_size=(80, 24))
 
 
 def test_configure_with_an_invalid_field(snap_compare):
-    assert snap_compare(ConfigureHost(), press=["ctrl+u", *"12a"], terminal_size=(80, 24))
+    # Tab past the three preset buttons into "hidden layers", then a typo there.
+    assert snap_compare(ConfigureHost(), press=["tab", "tab", "tab", "ctrl+u", *"12a"], terminal_size=(80, 24))
 
 
 def test_inspector_on_a_fixed_seed_network(snap_compare, mnist):

@@ -1,4 +1,5 @@
-"""Snapshots of the training screen (finished, failed) and the help screen at 80x24.
+"""Snapshots of the training screen (finished, failed, zoomed, at 120x40 with the per-epoch
+table) and the help screen at 80x24.
 
 The fake trainer's numbers are scripted and the app's clock is frozen, so every run draws the
 same screen however the batches were coalesced on the way.
@@ -42,3 +43,19 @@ def test_failed_run(snap_compare):
 def test_help_over_the_training_screen(snap_compare):
     app, run_before = run_to_the_end(batches_per_epoch=40)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before, press=["f1"])
+
+
+def test_finished_run_zoomed_to_the_last_epoch(snap_compare):
+    app, run_before = run_to_the_end(batches_per_epoch=40)
+
+    async def zoomed(pilot):
+        await run_before(pilot)
+        await pilot.press("z")
+        await settled(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=zoomed)
+
+
+def test_finished_run_in_a_tall_window_lists_the_epochs(snap_compare):
+    app, run_before = run_to_the_end(batches_per_epoch=40)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -17,6 +17,7 @@ from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
 from tui_mnist.engine.schedules import Schedule
 from tui_mnist.engine.training import Trainer, layer_sizes
+from tui_mnist.live.text import how_far
 
 QUICK = TrainConfig(hidden=(32,), epochs=1)
 
@@ -50,7 +51,7 @@ def test_default_config_reaches_97_percent(mnist):
 
 
 def test_seed_network_reaches_90_percent(mnist):
-    _, config = PRESETS["seed"]
+    _, config = PRESETS["classic"]
     assert layer_sizes(config, mnist) == (784, 10, 10)
     *_, finished = Trainer(config, mnist).run()
     assert finished.test_acc >= 0.90
@@ -148,6 +149,10 @@ def test_stop_mid_epoch(mnist_small):
     finished = records[-1]
     assert finished.stopped and finished.epochs_completed == 0
     assert 0 < finished.test_acc <= 1
+    # How far it got (issue 11: "stopped after 0 epochs" was all it said).
+    assert (finished.steps, finished.batches_per_epoch) == (3, trainer.batches_per_epoch)
+    assert finished.batches_into_epoch == 3
+    assert how_far(finished) == f"stopped in epoch 1 after 3 of {trainer.batches_per_epoch} batches"
 
 
 def test_stop_between_epochs(mnist_small):
@@ -156,6 +161,7 @@ def test_stop_between_epochs(mnist_small):
         if isinstance(record, EpochProgress):
             trainer.request_stop()
     assert record.stopped and record.epochs_completed == 1
+    assert record.batches_into_epoch == 0 and how_far(record) == "stopped after 1 epoch"
 
 
 def test_no_validation_split(mnist_small):

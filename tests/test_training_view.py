@@ -1,14 +1,18 @@
-"""The numbers behind the training screen: chart thinning and the run history."""
+"""The numbers behind the training screen: the run history, and the charts' thinning, ticks and
+scales (a value is drawn on the row its tick labels say)."""
 
 from __future__ import annotations
 
+import math
+import re
+
 import pytest
 
-from tui_mnist.engine.progress import BatchProgress
+from tui_mnist.engine.progress import BatchProgress, EpochProgress
 from tui_mnist.live.events import RunStarted
 from tui_mnist.tui import training_view
 from tui_mnist.tui.training_view import Smoother, TrainingView, duration
-from tui_mnist.tui.widgets.chart import thin
+from tui_mnist.tui.widgets.chart import Axes, Series, chart_text, linear_ticks, log_ticks, thin
 
 
 def batch(step: int, per_epoch: int = 10, loss: float = 1.0) -> BatchProgress:
@@ -58,3 +62,91 @@ def test_duration():
     assert duration(None) == "--:--"
     assert duration(65.9) == "1:05"
     assert duration(3 * 3600 + 61) == "3:01:01"
+
+
+# --- the charts' axes ----------------------------------------------------------------------
+
+# A loss falling from 2 to 0.02 over 3 epochs.
+TRAIN = Series("train", [i / 40 for i in range(121)], [2 * 0.01 ** (i / 120) for i in range(121)],
+               "hd", "cyan")
+
+
+def ticked_rows(lines: list[str]) -> dict[int, float]:
+    """Row number -> the value of the y tick label on it."""
+    return {
+        row: float(line.split("┤")[0])
+        for row, line in enumerate(lines)
+        if "┤" in line and line.split("┤")[0].strip()
+    }
+
+
+def marker_row(lines: list[str]) -> int:
+    """The row of the one series drawn with "x" (left of the frame are the tick labels)."""
+    (row,) = {row for row, line in enumerate(lines) if "x" in re.sub(r"^[^│┤]*[│┤]", "", line)}
+    return row
+
+
+def drawn_at(value: float, log_y: bool) -> tuple[dict[int, float], int]:
+    """The tick rows of a chart of TRAIN with `value` drawn flat in "x", and the row of it."""
+    val = Series("val", [1.0, 2.0], [value, value], "x", "red")
+    lines = chart_text([TRAIN, val], 40, 24, colour=False, axes=Axes(log_y=log_y)).plain.split("\n")
+    return ticked_rows(lines), marker_row(lines)
+
+
+@pytest.mark.parametrize(
+    ("value", "log_y"),
+    [(v, True) for v in (0.02, 0.05, 0.1, 0.5, 1, 2)] + [(v, False) for v in (0.25, 1.0, 1.75)],
+)
+def test_a_value_at_a_tick_is_drawn_on_the_row_of_its_label(value, log_y):
+    ticks, row = drawn_at(value, log_y)
+    assert ticks.get(row) == value
+
+
+@pytest.mark.parametrize("log_y", [True, False])
+@pytest.mark.parametrize("value", [0.03, 0.06, 0.3, 0.7, 1.7])
+def test_a_value_between_ticks_is_drawn_where_the_scale_puts_it(value, log_y):
+    ticks, row = drawn_at(value, log_y)
+    scale = math.log10 if log_y else (lambda v: v)
+    top, bottom = min(ticks), max(ticks)
+    share = (scale(ticks[top]) - scale(value)) / (scale(ticks[top]) - scale(ticks[bottom]))
+    assert abs(top + share * (bottom - top) - row) <= 1  # to within a row, as drawn by halves
+
+
+def test_the_x_axis_is_in_epochs_with_round_ticks():
+    lines = chart_text([TRAIN], 40, 16, colour=False).plain.split("\n")
+    assert lines[-1].strip() == "epoch"
+    assert lines[-2].split() == ["0", "1", "2", "3"]
+
+
+def test_loss_on_a_log_scale_has_ticks_at_1_2_5():
+    lines = chart_text([TRAIN], 40, 24, colour=False, axes=Axes(log_y=True)).plain.split("\n")
+    assert sorted(ticked_rows(lines).values()) == [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2]
+
+
+def test_a_zoomed_chart_spans_its_window_and_the_values_in_it():
+    accuracy = Series("train", [i / 10 for i in range(1, 31)], [90 + i / 5 for i in range(1, 31)],
+                      "hd", "cyan")
+    lines = chart_text([accuracy], 40, 16, colour=False, axes=Axes(x_range=(2.0, 3.0))).plain.split("\n")
+    ticks = ticked_rows(lines)
+    assert 94 <= min(ticks.values()) and max(ticks.values()) <= 96  # 94.2 .. 96 only
+    assert len(ticks) >= 3
+    assert lines[-2].split() == ["2.0", "2.2", "2.4", "2.6", "2.8", "3.0"]
+
+
+def test_ticks_are_round_numbers():
+    assert [label for _, label in linear_ticks(97.1, 99.3, 5)] == ["97.5", "98.0", "98.5", "99.0"]
+    assert [label for _, label in log_ticks(0.015, 2.5, 7)] == ["0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"]
+    assert [label for _, label in log_ticks(0.015, 2.5, 3)] == ["0.1", "1"]
+
+
+def test_the_recent_window_is_the_latest_epoch_and_epochs_keep_their_own_seconds():
+    history = TrainingView(epochs=3)
+    history.start(RunStarted("784-10", 7850, 3, 10, 320))
+    assert history.recent_window() is None
+    history.add_batches([batch(s) for s in range(1, 6)])
+    assert history.recent_window() == pytest.approx((0.25, 0.5))
+    history.add_batches([batch(s) for s in range(6, 26)])
+    assert history.recent_window() == pytest.approx((1.5, 2.5))
+    for epoch in (1, 2):
+        history.add_epoch(EpochProgress(epoch, 3, 0.5, 0.9, 0.6, 0.88, None, None, 0.1, 5.0 * epoch + 1))
+    assert [row.seconds for row in history.epoch_rows] == [6.0, 5.0]

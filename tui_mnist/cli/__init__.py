@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         return run_guarded(lambda: eval_command(args.model, args.data_dir, args.json))
     if args.command == "runs":
-        return run_guarded(lambda: list_runs_command(args.runs_dir, args.json))
+        return run_guarded(lambda: list_runs_command(args.runs_dir, args.json, args.delete))
     if args.command == "export":
         return run_guarded(lambda: export_command(args))
     if args.command == "attach":

@@ -12,12 +12,17 @@ from tui_mnist.cli.output import warn
 from tui_mnist.engine.threads import set_blas_threads
 
 
-def list_runs_command(runs_dir: str | None, as_json: bool) -> int:
+def list_runs_command(runs_dir: str | None, as_json: bool, delete: str | None = None) -> int:
     from tui_mnist.cli.lines import runs_table
-    from tui_mnist.runs.ledger import list_runs
-    from tui_mnist.runs.store import resolve_runs_dir
+    from tui_mnist.runs.ledger import delete_run, list_runs
+    from tui_mnist.runs.store import find_run, resolve_runs_dir
 
     directory = resolve_runs_dir(runs_dir)
+    if delete is not None:
+        folder = find_run(directory, delete)
+        delete_run(folder)  # refuses a live run
+        print(f"run {folder.id} deleted")
+        return 0
     summaries = list_runs(directory)
     if as_json:
         print(json.dumps([s.to_json() for s in summaries], indent=1))
@@ -56,7 +61,7 @@ def attach_command(reference: str | None, runs_dir: str | None) -> int:
         live = [s for s in list_runs(directory) if s.state in LIVE_STATES]
         if not live:
             raise RunError("no run is training right now (see `tui-mnist runs`)")
-        folder = find_run(directory, live[-1].id)
+        folder = find_run(directory, live[0].id)  # the newest
     else:
         folder = find_run(directory, reference)
         state = derived_state(folder)

@@ -7,8 +7,7 @@ import time
 from typing import TextIO
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
-from tui_mnist.live.events import final_state
-from tui_mnist.live.text import number, percent, started_text
+from tui_mnist.live.text import how_far, number, percent, started_text
 
 BAR_WIDTH = 24
 REDRAW_SECONDS = 0.1  # at most ~10 redraws a second
@@ -27,10 +26,9 @@ def epoch_line(record: EpochProgress) -> str:
 
 
 def final_line(record: RunFinished) -> str:
-    epochs = f"{record.epochs_completed} epoch{'' if record.epochs_completed == 1 else 's'}"
     return (
         f"test accuracy {percent(record.test_acc)}  (loss {number(record.test_loss)}; "
-        f"{final_state(record)} after {epochs}, {record.seconds:.1f}s training)"
+        f"{how_far(record)}, {record.seconds:.1f}s training)"
     )
 
 
@@ -66,7 +64,8 @@ RUNS_HEADER = ("RUN", "ARCHITECTURE", "EPOCHS", "BEST VAL", "TEST", "STATE", "ST
 
 
 def runs_table(summaries) -> str:
-    """`tui-mnist runs`: one aligned row per run (ledger.RunSummary), oldest first."""
+    """`tui-mnist runs`: one aligned row per run (ledger.RunSummary), in the ledger's order
+    (newest first, as in the app: see ledger.list_runs)."""
     rows = [RUNS_HEADER] + [
         (
             s.id,

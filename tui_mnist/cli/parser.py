@@ -74,7 +74,7 @@ def _add_train_parser(commands) -> None:
         "override the preset's values.",
     )
     add = train.add_argument
-    add("--preset", choices=PRESETS, help="start from a named preset (seed, fast, best)")
+    add("--preset", choices=PRESETS, help=f"start from a named preset ({', '.join(PRESETS)})")
     _add_settings(train)
     add("--save", type=Path, metavar="PATH", help="write the trained model (.npz) here")
     add("--metrics", type=Path, metavar="PATH", help="write per-epoch metrics as JSON Lines here")
@@ -96,8 +96,11 @@ def _add_runs_parsers(commands) -> None:
     runs = commands.add_parser("runs", help="list the runs: id, architecture, accuracy, state")
     _add_runs_dir(runs)
     runs.add_argument("--json", action="store_true", help="print a JSON list")
+    runs.add_argument(
+        "--delete", metavar="RUN", help="delete a run's folder (never a live run's): id or any unique part of one"
+    )
     export = commands.add_parser("export", help="a run's metrics as CSV, or a checkpoint as a model file")
-    export.add_argument("run", metavar="RUN", help='run id, unique prefix, or "last"')
+    export.add_argument("run", metavar="RUN", help='run id, any unique part of one, or "last"')
     what = export.add_mutually_exclusive_group(required=True)
     what.add_argument(
         "--csv", nargs="?", const="-", metavar="PATH", help="per-epoch metrics as CSV (to stdout without PATH)"
@@ -109,7 +112,7 @@ def _add_runs_parsers(commands) -> None:
     _add_runs_dir(export)
     attach = commands.add_parser("attach", help="reconnect the app to a running run")
     attach.add_argument(
-        "run", metavar="RUN", nargs="?", help='run id, unique prefix, or "last" (default: the newest live run)'
+        "run", metavar="RUN", nargs="?", help='run id, any unique part of one, or "last" (default: the newest live run)'
     )
     _add_runs_dir(attach)
 

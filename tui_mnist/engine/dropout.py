@@ -44,8 +44,3 @@ class Dropout:
     def backward(self, layer: int, grad: np.ndarray) -> None:
         """grad (with respect to the dropped output) becomes the gradient of the undropped one."""
         grad *= self.masks[layer][: len(grad)]
-
-
-def dropout_bytes(hidden: tuple[int, ...], capacity: int, itemsize: int) -> int:
-    """Memory a Dropout allocates: two float buffers and one boolean buffer per hidden layer."""
-    return capacity * sum(hidden) * (2 * itemsize + 1)

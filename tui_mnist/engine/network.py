@@ -13,11 +13,11 @@ import numpy as np
 from tui_mnist.engine.activations import ACTIVATIONS, Activation
 from tui_mnist.engine.dropout import Dropout
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.layer_sizes import architecture, parameter_count
+from tui_mnist.engine.layer_sizes import architecture
 from tui_mnist.engine.losses import softmax_cross_entropy, softmax_cross_entropy_grad
+from tui_mnist.engine.memory import EVAL_CHUNK as EVAL_CHUNK  # defined with the memory estimate
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
-EVAL_CHUNK = 1000  # rows per evaluation batch: bounded memory, still large GEMMs
 
 
 class Network:
@@ -144,13 +144,3 @@ class Workspace:
         self.deltas = [np.empty((capacity, n), dtype) for n in sizes[1:-1]]
         self.grads = [np.empty_like(p) for p in network.parameters]
         self.ones = np.ones(capacity, dtype)
-
-
-def training_bytes(sizes: tuple[int, ...], batch_size: int, optimizer_slots: int, itemsize: int) -> int:
-    """Memory that training will allocate: parameters, their gradients and optimizer state,
-    plus batch buffers (inputs, activations, deltas) and the evaluation buffers."""
-    params = parameter_count(sizes) * (2 + optimizer_slots)
-    rows = batch_size + EVAL_CHUNK
-    buffers = rows * (sizes[0] + 2 * sum(sizes[1:]))
-    return (params + buffers) * itemsize
-

@@ -53,9 +53,13 @@ class RunFinished:
     test_acc: float
     seconds: float
     stopped: bool  # True when stopped early by request
+    # How far a run stopped mid-epoch got: batches over the whole run, and per epoch. None in
+    # the final records of runs made before these were kept.
+    steps: int | None = None
+    batches_per_epoch: int | None = None
 
     def to_json(self) -> dict:
-        return {
+        record = {
             "final": True,
             "epochs_completed": self.epochs_completed,
             "test_loss": self.test_loss,
@@ -63,6 +67,16 @@ class RunFinished:
             "seconds": self.seconds,
             "stopped": self.stopped,
         }
+        if self.steps is not None:
+            record.update(steps=self.steps, batches_per_epoch=self.batches_per_epoch)
+        return record
+
+    @property
+    def batches_into_epoch(self) -> int | None:
+        """Batches trained of the epoch the run stopped in (0: it stopped between epochs)."""
+        if self.steps is None or not self.batches_per_epoch:
+            return None
+        return self.steps - self.epochs_completed * self.batches_per_epoch
 
 
 Progress = BatchProgress | EpochProgress | RunFinished

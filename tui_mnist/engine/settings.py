@@ -55,12 +55,12 @@ def layer_widths(text: str) -> tuple[int, ...]:
         return ()
     found = []
     for part in text.split(","):
-        part = part.strip()
-        if not part.isdigit():
-            raise ConfigError(f'"{part}" is not a number')
-        if int(part) == 0:
-            raise ConfigError("a layer needs at least one unit")
-        found.append(int(part))
+        if not part.strip():
+            raise ConfigError("a layer size is missing between the commas")
+        width = whole(part)
+        if width < 1:
+            raise ConfigError(f"a layer must have at least 1 unit, not {width}")
+        found.append(width)
     return tuple(found)
 
 
@@ -109,7 +109,8 @@ class Setting:
     parse: Callable[[str], object]  # text to value; a ConfigError says what is wrong with the text
     choices: tuple = ()  # every value it can take, when it is a pick from a list
     show: Callable[[object], str] = str  # value to the text `parse` reads back
-    form_column: str | None = None  # "left", "right", "full" (a row below both), None: CLI only
+    # "left", "right", "full" (a row below both); None: CLI only (every train setting has one)
+    form_column: str | None = None
     switch: bool = False  # a flag without a value on the command line (--nesterov): on if given
 
     @property
@@ -144,7 +145,7 @@ SETTINGS: tuple[Setting, ...] = (
         "momentum", "momentum", "Momentum coefficient in [0, 1) (momentum optimizer only).",
         number, form_column="left",
     ),
-    switch_setting("nesterov", "nesterov", "Nesterov momentum (momentum optimizer only)."),
+    switch_setting("nesterov", "nesterov", "Nesterov momentum (momentum optimizer only).", form_column="left"),
     Setting(
         "lr", "learning rate", "Step size, e.g. 0.1 for momentum, 0.001 for adam.", number, form_column="left"
     ),
@@ -152,7 +153,10 @@ SETTINGS: tuple[Setting, ...] = (
         "schedule", "schedule", "How the learning rate changes over the run.", SCHEDULE_NAMES,
         form_column="left",
     ),
-    Setting("warmup_epochs", "warmup", "Epochs of linear learning-rate warmup, 0 for none.", number),
+    Setting(
+        "warmup_epochs", "warmup epochs", "Epochs of linear learning-rate warmup, 0 for none.", number,
+        form_column="left",
+    ),
     Setting("weight_decay", "weight decay", "L2 penalty on the weights, 0 for none.", number, form_column="left"),
     Setting("batch_size", "batch size", "Images per gradient step.", whole, form_column="right"),
     Setting("epochs", "epochs", "Passes over the training set.", whole, form_column="right"),
@@ -178,11 +182,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Empty: $TUI_MNIST_DATA, else the MNIST shipped with tui-mnist.",
         directory, show=show_directory, form_column="full",
     ),
-    choice_setting("dtype", "dtype", "Floating point precision of the weights and the arithmetic.", DTYPE_NAMES),
-    switch_setting("test_each_epoch", "test each epoch", "Also measure the test set after every epoch."),
+    choice_setting(
+        "dtype", "dtype", "Floating point precision of the weights and the arithmetic.", DTYPE_NAMES,
+        form_column="right",
+    ),
+    switch_setting(
+        "test_each_epoch", "test each epoch", "Also measure the test set after every epoch.", form_column="right"
+    ),
     Setting(
         "threads", "threads", "BLAS threads; 0: automatic (one for batches of 32 or fewer, else every core).",
-        whole,
+        whole, form_column="right",
     ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -19,13 +19,13 @@ import numpy as np
 from tui_mnist.engine.augment import shift_batch
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Dataset, load_dataset
-from tui_mnist.engine.dropout import Dropout, dropout_bytes
+from tui_mnist.engine.dropout import Dropout
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.idx import NUM_CLASSES
 from tui_mnist.engine.layer_sizes import architecture
-from tui_mnist.engine.memory import check_fits
+from tui_mnist.engine.memory import check_fits, run_bytes
 from tui_mnist.engine.metrics import evaluate
-from tui_mnist.engine.network import DTYPES, EVAL_CHUNK, Network, Workspace, training_bytes
+from tui_mnist.engine.network import EVAL_CHUNK, Network, Workspace
 from tui_mnist.engine.optimizers import make_optimizer
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, Progress, RunFinished
 from tui_mnist.engine.schedules import Schedule
@@ -33,7 +33,6 @@ from tui_mnist.engine.schedules import Schedule
 # Cross-entropy of 100 means the right class gets probability e^-100: the run has blown up,
 # even if the numbers are still finite.
 DIVERGED_LOSS = 100.0
-OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2}
 
 
 def load_data_for(config: TrainConfig) -> Dataset:
@@ -50,12 +49,9 @@ class Trainer:
         self.config = config.validated()
         self.data = data
         sizes = layer_sizes(config, data)
-        itemsize = np.dtype(DTYPES[config.dtype]).itemsize
         n_train = len(data.x_train)
         batch_rows = min(config.batch_size, n_train)
-        needed = training_bytes(sizes, batch_rows, OPTIMIZER_SLOTS[config.optimizer], itemsize)
-        if config.dropout:
-            needed += dropout_bytes(config.hidden, batch_rows, itemsize)
+        needed = run_bytes(config, data.n_features, NUM_CLASSES, n_train)
         check_fits(needed, f"training a {architecture(sizes)} network")
         self.rng = np.random.default_rng(config.seed)
         self.network = network or Network.create(sizes, config.activation, self.rng, config.dtype)
@@ -182,4 +178,6 @@ class Trainer:
             test_acc=test_acc,
             seconds=self.seconds,
             stopped=self._stop_requested and self.epoch < self.config.epochs,
+            steps=self.step,
+            batches_per_epoch=self.batches_per_epoch,
         )

@@ -37,6 +37,7 @@ class Controls:
     def __init__(self) -> None:
         self.paused = False
         self.step_unit: StepUnit | None = None
+        self.queued_steps: list[StepUnit] = []  # steps asked for while one was under way
         self.stopping = False
         self.requests: list[tuple[Callable[[Any], Any], Future]] = []
         self.accepting = True  # False once the worker has ended: requests then run in place
@@ -47,27 +48,41 @@ class Controls:
         with self.lock:
             if not self.stopping:
                 self.paused = True
+                self.queued_steps.clear()
 
     def resume(self) -> None:
         with self.lock:
             self.step_unit = None
+            self.queued_steps.clear()
             self.paused = False
         self.wake.set()
 
-    def step(self, unit: StepUnit) -> None:
-        """Run one batch or to the end of the epoch, then pause again; only while paused."""
+    @property
+    def holding(self) -> bool:
+        """Paused, or taking steps asked for while paused: the run is held, not running."""
+        return self.paused or self.step_unit is not None
+
+    def step(self, unit: StepUnit) -> bool:
+        """Run one batch or to the end of the epoch, then pause again; only while paused. A
+        step asked for while another is under way follows it (every press is one step).
+        False when refused (the run is running or stopping)."""
         with self.lock:
-            if not self.paused or self.stopping:
-                return
-            self.step_unit = unit
-            self.paused = False
+            if self.stopping or not self.holding:
+                return False
+            if self.paused:
+                self.step_unit = unit
+                self.paused = False
+            else:
+                self.queued_steps.append(unit)
         self.wake.set()
+        return True
 
     def stop(self, trainer_if_done: Any) -> None:
         """End the run after the current batch, from any state (a paused worker wakes up)."""
         with self.lock:
             self.stopping = True
             self.step_unit = None
+            self.queued_steps.clear()
             self.paused = False
         self.submit(lambda trainer: trainer and trainer.request_stop(), trainer_if_done)
 
@@ -95,10 +110,14 @@ class Controls:
             self.serve(trainer)
 
     def finish_step(self, unit: StepUnit) -> None:
+        """A step of `unit` is done: take the next one asked for, or pause again."""
         with self.lock:
             if self.step_unit == unit:
-                self.step_unit = None
-                self.paused = True
+                if self.queued_steps and not self.paused:
+                    self.step_unit = self.queued_steps.pop(0)
+                else:
+                    self.step_unit = None
+                    self.paused = True
 
     def close(self, trainer: Any) -> None:
         with self.lock:

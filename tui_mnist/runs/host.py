@@ -93,6 +93,7 @@ class RunHost:
             elif type(event) is RunFinished:
                 self.final = event
                 self.state = final_state(event)
+                self._save_final_model(event)
                 self.folder.append_metrics(event.to_json())
             self.server.publish(encode_event(event))
             self._write_status()
@@ -106,6 +107,22 @@ class RunHost:
         self.folder.prune_checkpoints(self.keep_checkpoints)
         self.folder.append_metrics(record.to_json())
         self._write_status()
+
+    def _save_final_model(self, record: RunFinished) -> None:
+        """A run stopped mid-epoch ended with weights no checkpoint holds: keep them as a model
+        file (final.npz), which saving the ended run writes out. A run that ended at an epoch's
+        end has them in its newest checkpoint: a final.npz of an earlier stop goes."""
+        path = self.folder.final_model_file
+        if not record.batches_into_epoch:
+            path.unlink(missing_ok=True)
+            return
+        trainer = self.trainer
+        results = {"run": self.folder.id, **record.to_json()}
+        del results["final"]
+        try:
+            save_model(path, trainer.network, trainer.data.normalizer, trainer.config.to_dict(), results)
+        except EngineError:  # (a full disk) the run still ends as stopped; saving it then
+            path.unlink(missing_ok=True)  # falls back on its newest checkpoint
 
     def _record_failure(self, error: BaseException) -> None:
         if isinstance(error, KeyboardInterrupt):
@@ -190,9 +207,8 @@ class RunHost:
     def step(self, unit: str = "batch") -> None:
         if unit not in STEP_UNITS:
             raise RunError(f"step unit must be batch or epoch, not {unit!r}")
-        if not self.controls.paused:
+        if not self.controls.step(unit):  # while paused, or stepping: every step counts
             raise RunError("step works only while the run is paused")
-        self.controls.step(unit)
 
     def stop(self) -> None:
         self.controls.stop(self.trainer)

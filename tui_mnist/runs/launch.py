@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def launch(folder: RunFolder, timeout: float = START_TIMEOUT) -> subprocess.Pope
             start_new_session=True,
             close_fds=True,
         )
+    # Reaped as soon as it exits (else it stays a zombie of this process until the next
+    # subprocess starts): a daemon thread waits for it, whatever becomes of the Popen.
+    threading.Thread(target=trainer.wait, name="tui-mnist-reaper", daemon=True).start()
     deadline = time.monotonic() + timeout
     while not _answers(folder):
         if trainer.poll() is not None:

@@ -4,7 +4,9 @@ fresh; otherwise the run is "stale"."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -136,5 +138,35 @@ def summarize(folder: RunFolder) -> RunSummary | None:
 
 
 def list_runs(runs_dir: Path) -> list[RunSummary]:
-    """Every readable run, oldest first."""
-    return [s for s in map(summarize, run_folders(runs_dir)) if s is not None]
+    """Every readable run, newest first: in the app's list and in `tui-mnist runs` alike.
+    The run most often wanted is the latest, so it comes where the cursor and the eye land
+    first, and `tui-mnist runs | head` shows the latest runs (as `git log`, `docker ps` and
+    `gh run list` do). The one thing a terminal does better the other way round, keeping the
+    newest line near the prompt, is not worth two orders."""
+    return [s for s in map(summarize, reversed(run_folders(runs_dir))) if s is not None]
+
+
+def delete_run(folder: RunFolder) -> None:
+    """Remove a run's folder, unless the run is live. The run's lock is held meanwhile, so no
+    trainer can take the run up (`train --resume`) half-way through; the folder is first
+    renamed out of the list, so that nobody sees it half-deleted."""
+    state = derived_state(folder)
+    if state in LIVE_STATES:
+        raise RunError(f"run {folder.id} is {state}: stop it before deleting it")
+    try:
+        handle = os.open(folder.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise RunError(f"run {folder.id}: cannot delete ({error.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"run {folder.id} is being trained: stop it before deleting it") from None
+        doomed = folder.path.with_name(f".deleting-{folder.id}")
+        try:
+            folder.path.rename(doomed)
+        except OSError as error:
+            raise RunError(f"run {folder.id}: cannot delete ({error.strerror})") from None
+    finally:
+        os.close(handle)
+    shutil.rmtree(doomed, ignore_errors=True)

@@ -32,6 +32,7 @@ DEFAULT_KEEP_CHECKPOINTS = 5
 PRIVATE = 0o700
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 CHECKPOINT_FILE = re.compile(r"epoch-(\d{4,})\.npz")
+AMBIGUOUS_SHOWN = 4  # ids listed when a reference matches several runs (the newest)
 
 
 def resolve_runs_dir(override: str | os.PathLike | None = None) -> Path:
@@ -100,6 +101,8 @@ class RunFolder:
     socket_file = property(lambda self: self.path / "control.sock")
     log_file = property(lambda self: self.path / "trainer.log")
     lock_file = property(lambda self: self.path / "trainer.lock")
+    # The weights a run ended with when it stopped between checkpoints (a stop mid-epoch).
+    final_model_file = property(lambda self: self.path / "final.npz")
 
     @classmethod
     def create(
@@ -239,19 +242,29 @@ def run_folders(runs_dir: Path) -> list[RunFolder]:
 
 
 def find_run(runs_dir: Path, reference: str) -> RunFolder:
-    """A run by full id, unique id prefix, "last" (the newest), or a run folder's path."""
+    """A run by full id, "last" (the newest), a run folder's path, or any unique part of an
+    id: every id starts with its date, so the part typed is often its end ("cc33") or its
+    time. Looked for in turn as a prefix, a suffix, then anywhere in the id; the first way
+    that matches anything decides (a match there must be unique)."""
     folders = run_folders(runs_dir)
     if reference == "last":
         if not folders:
             raise RunError(f"no runs yet in {runs_dir}")
         return folders[-1]
     exact = [f for f in folders if f.id == reference]
-    matches = exact or [f for f in folders if f.id.startswith(reference)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        shown = ", ".join(f.id for f in matches[:4])
-        raise RunError(f'run "{reference}" is ambiguous: it matches {shown}')
+    if exact:
+        return exact[0]
+    for matches_part in (str.startswith, str.endswith, str.__contains__):
+        matches = [f for f in folders if reference and matches_part(f.id, reference)]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(f.id for f in matches[-AMBIGUOUS_SHOWN:][::-1])
+            more = ", …" if len(matches) > AMBIGUOUS_SHOWN else ""
+            raise RunError(
+                f'run "{reference}" is ambiguous: {len(matches)} runs match ({shown}{more}); '
+                "type more of its id"
+            )
     path = Path(reference).expanduser()
     if (path / "config.json").is_file():
         return RunFolder(path)

@@ -203,8 +203,8 @@ class DetachedSession:
     # --- weights, in a worker of asyncio.to_thread ------------------------------------------
 
     def _write_weights(self, path: Path) -> Path:
-        """The run's current weights as a model file at `path`; once the run has ended, its
-        final weights (after a stop given elsewhere: its newest checkpoint's)."""
+        """The run's current weights as a model file at `path`; once the run has ended, the
+        weights it ended with (see below)."""
         from tui_mnist.engine.model_io import load_model, save_model
         from tui_mnist.runs.export import export_model
 
@@ -214,8 +214,11 @@ class DetachedSession:
             except RunError:  # refused by a live run, or the run has just ended
                 if is_live(self._client.folder) or not self._ended.wait(ENDING_GRACE):
                     raise
-        if self._final_weights is not None:
-            final = load_model(self._final_weights)
+        # Its final weights: kept by our own stop, or by the trainer when it stopped mid-epoch
+        # (a stop given elsewhere), else those of its newest checkpoint (it ended there).
+        final = self._final_weights or self._client.folder.final_model_file
+        if final.exists():
+            final = load_model(final)
             meta = final.meta
             save_model(path, final.network, final.normalizer, meta["config"], meta["results"])
         else:

@@ -1,8 +1,9 @@
 """The Textual app: configure a run, watch it train, inspect the network, look back at runs.
 
 Screens: ConfigureScreen -> TrainingScreen (one per run, each with its own session) ->
-InspectorScreen; ConfigureScreen -> RunsScreen -> CompareScreen, or a TrainingScreen attached
-to a live run or resuming an old one; HelpScreen over any of them; TooSmallScreen over
+InspectorScreen; ConfigureScreen (or a TrainingScreen) -> RunsScreen -> CompareScreen, or a
+TrainingScreen attached to a live run or resuming an old one, which esc, d or ctrl+o leave for
+the list again (one RunsScreen at most); HelpScreen over any of them; TooSmallScreen over
 everything while the terminal is below the minimum size.
 
 Runs train in detached processes (tui_mnist.session.detached): the app stops a run only when
@@ -21,7 +22,9 @@ settings appear sooner.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -105,10 +108,20 @@ class MnistApp(App):
     def on_mount(self) -> None:
         self._fit(self.size.width, self.size.height)
         self.call_after_refresh(gc.freeze)
+        if not self.is_headless:  # a real terminal (tests drive the app headless)
+            self.exit_cleanly_on(signal.SIGHUP, signal.SIGTERM)
         if self.attach is not None:
             from tui_mnist.session.detached import DetachedSession
 
             self.open_run(DetachedSession.attach(self.attach), self.initial, started_here=False)
+
+    def exit_cleanly_on(self, *signals: int) -> None:
+        """A hangup of the terminal or a kill ends the app as ctrl+q would, minus the stop:
+        through on_unmount, so its sessions let go of their runs and remove their scratch
+        folders (by default these signals end the process on the spot)."""
+        loop = asyncio.get_running_loop()
+        for signum in signals:
+            loop.add_signal_handler(signum, partial(self.exit, return_code=128 + signum))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place a failed worker is told about; the app goes on (workers run with
@@ -142,15 +155,36 @@ class MnistApp(App):
         self.started_here = [s for s in self.started_here if s not in ended]
         if started_here:
             self.started_here.append(session)
-        self.push_screen(TrainingScreen(config, session, clock=self.clock))
+        screen = TrainingScreen(config, session, clock=self.clock, attached=not started_here)
+        self.push_screen(screen, partial(self.run_left, session))
         self.call_after_refresh(gc.freeze)
 
+    def run_left(self, session: Session, _result: object = None) -> None:
+        """The screen of `session` was left (esc, d, or ctrl+o back to the runs list): let go
+        of the run. A detachable run goes on training, and is no longer this window's to stop."""
+        if session not in self.sessions:
+            return
+        if session.detachable and not session.join(0):
+            self.notify(f"Run {session.run_id} goes on training in the background", title="Left")
+        session.close()
+        self.sessions.remove(session)
+        if session in self.started_here:
+            self.started_here.remove(session)
+
     def on_configure_screen_start_requested(self, message: ConfigureScreen.StartRequested) -> None:
+        # Once per start: a second ctrl+r (or click) that reached the settings before the first
+        # start's run screen covered them finds that screen on top, and starts nothing.
+        if not isinstance(self.screen, ConfigureScreen):
+            return
         self.open_run(self.session_factory(), message.config, started_here=True)
 
     def on_runs_screen_attach_requested(self, message: RunsScreen.AttachRequested) -> None:
         from tui_mnist.session.detached import DetachedSession
 
+        for screen in self.screen_stack:  # already open beneath the list (ctrl+o from a run)
+            if is_training_screen(screen) and screen.session.run_id == message.run_dir.name:
+                screen.pop_until_active()
+                return
         self.open_run(DetachedSession.attach(message.run_dir), message.config, started_here=False)
 
     def on_runs_screen_resume_requested(self, message: RunsScreen.ResumeRequested) -> None:
@@ -160,9 +194,34 @@ class MnistApp(App):
         self.open_run(session, message.config, started_here=True)
 
     async def action_quit(self) -> None:
-        for session in self.started_here:
+        """Quit; a run started here that is still going is stopped, once the user says so."""
+        from tui_mnist.tui.screens.quit_dialog import QuitDialog
+
+        if isinstance(self.screen, QuitDialog):  # already asking
+            return
+        going = self.runs_to_stop()
+        if not going:
+            self.exit()
+            return
+        self.push_screen(QuitDialog(len(going)), self._quit_answered)
+
+    def runs_to_stop(self) -> list[Session]:
+        """The runs that quitting stops: started in this window and not ended."""
+        return [session for session in self.started_here if not session.join(0)]
+
+    def _quit_answered(self, stop: bool | None) -> None:
+        if not stop:
+            return
+        going = self.runs_to_stop()
+        for session in going:
             session.stop()
-        self.exit()
+        ids = ", ".join(session.run_id for session in going if session.run_id)
+        message = (
+            f"Stopped run {ids} (started in this window): tui-mnist runs lists it" if ids
+            else f"Stopped the run{'s' if len(going) > 1 else ''} started in this window"
+        )
+        self.notify(message, title="Stopped")
+        self.exit(message=message)
 
     def on_unmount(self) -> None:
         # However the app ends, it lets go of its runs: a detached trainer goes on (a stop
@@ -183,15 +242,19 @@ class MnistApp(App):
         except EngineError as error:
             self.notify(str(error), severity="error")
             return
+        for screen in self.screen_stack:  # one list at most: back to it (runs above it go on)
+            if isinstance(screen, RunsScreen):
+                screen.pop_until_active()
+                return
         self.push_screen(RunsScreen(runs_dir))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Over the "too small" notice, keys would act on screens the user cannot see.
         if action in ("help", "command_palette"):
             return not isinstance(self.screen, TooSmallScreen)
-        if action == "runs":  # from the settings only: not over a run being watched
+        if action == "runs":  # from the settings, and from a run's screen (the run goes on)
             screen = self.screen.beneath if isinstance(self.screen, HelpScreen) else self.screen
-            return isinstance(screen, ConfigureScreen)
+            return isinstance(screen, ConfigureScreen) or is_training_screen(screen)
         return True
 
     def action_help(self) -> None:
@@ -200,14 +263,28 @@ class MnistApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for row in key_help(screen):
-            if row.enabled and row.node is screen:
+            # A screen's binding of an app action ("app.runs") is offered once, below.
+            if row.enabled and row.node is screen and not row.action.startswith("app."):
                 callback = partial(screen.run_action, row.action)
                 yield SystemCommand(row.detail or row.description, f"key: {row.keys}", callback)
         yield SystemCommand("Help", "List the keys of this screen (f1 or ?)", self.action_help)
         if self.check_action("runs", ()):
             detail = "Compare, attach to or resume runs (ctrl+o)"
             yield SystemCommand("Runs", detail, self.action_runs)
-        yield from super().get_system_commands(screen)
+        quit_detail = "Quit the app (ctrl+q)"
+        if self.runs_to_stop():
+            quit_detail = "Quit: asks, then stops the run started here (d leaves it training)"
+        yield SystemCommand("Quit", quit_detail, self.action_quit)
+        for command in super().get_system_commands(screen):
+            # Textual's Keys panel repeats our Help; its Quit does not say it stops the run.
+            if command.title not in ("Keys", "Quit"):
+                yield command
+
+
+def is_training_screen(screen: Screen) -> bool:
+    """Without importing the training screen (and numpy) before any run is shown."""
+    training = sys.modules.get("tui_mnist.tui.screens.training")
+    return training is not None and isinstance(screen, training.TrainingScreen)
 
 
 def run_app(

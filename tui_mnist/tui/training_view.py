@@ -4,6 +4,7 @@ can be tested and reasoned about without a terminal."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
 from tui_mnist.live.events import RunStarted
@@ -33,6 +34,14 @@ class Smoother:
         return self.average / (1 - self.correction)
 
 
+@dataclass(frozen=True)
+class EpochRow:
+    """One line of the per-epoch table: the epoch's numbers and the seconds it took."""
+
+    progress: EpochProgress
+    seconds: float
+
+
 class TrainingView:
     """A run's numbers and curves as the training screen shows them, built from its events."""
 
@@ -50,6 +59,7 @@ class TrainingView:
         self.val_x: list[float] = []
         self.val_loss: list[float] = []
         self.val_acc: list[float] = []
+        self.epoch_rows: list[EpochRow] = []
         self._loss = Smoother()
         self._acc = Smoother()
         self._keep_every = 1
@@ -83,7 +93,17 @@ class TrainingView:
             self.val_x.append(float(epoch.epoch))
             self.val_loss.append(epoch.val_loss)
             self.val_acc.append(100 * epoch.val_acc)
+        before = self.epoch_rows[-1].seconds if self.epoch_rows else 0.0
+        self.epoch_rows.append(EpochRow(epoch, epoch.seconds - before))
         self.lr = epoch.lr
+
+    def recent_window(self) -> tuple[float, float] | None:
+        """The x range (in epochs) of the latest epoch's worth of the run, or of its second half
+        during the first two: where the curves are nearly flat and their differences small."""
+        last = max(self.train_x[-1:] + self.val_x[-1:], default=0.0)
+        if last <= 0:
+            return None
+        return (last - 1.0, last) if last >= 2 else (last / 2, last)
 
     @property
     def total_steps(self) -> int:

@@ -1,25 +1,34 @@
 """Configure: the training settings as a form that validates as you type.
 
-Its fields are the rows of the settings table (engine/settings.py) that have a form column, read
-by the table's parsers, and every range rule lives in TrainConfig.problems(): the form and the
-CLI refuse exactly the same settings.
+Its fields are the rows of the settings table (engine/settings.py) that have a form column (all
+of them), read by the table's parsers, and every range rule lives in TrainConfig.problems(): the
+form and the CLI refuse the same settings. Beyond those rules, the form checks what the run
+itself would trip on, before it starts: the four IDX files the loader reads, a validation set
+smaller than the training set, and the memory guard's estimate (engine/memory.py, numpy-free),
+with a warning well before the guard would refuse.
+
+Focus starts on the presets, so the screen's own keys (1-3, y, ?) work on arrival; in a text
+field they are typed. Back from another screen, focus returns to the field it left.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Input, Label, Select, Static, TextArea
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.errors import ConfigError, DataError
-from tui_mnist.engine.idx import data_sizes
+from tui_mnist.engine.errors import ConfigError, DataError, MemoryGuardError
+from tui_mnist.engine.idx import NUM_CLASSES, SPLITS, data_sizes, find_data_dir, idx_path, training_images
 from tui_mnist.engine.layer_sizes import architecture, parameter_count
+from tui_mnist.engine.memory import check_fits, memory_warning, run_bytes, size_text
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.settings import SETTINGS, Setting
 
@@ -53,6 +62,29 @@ class Assessment:
     config: TrainConfig | None  # None while anything is invalid
     problems: dict[str, str]  # setting name -> what is wrong with it
     general: list[str]  # problems of the whole config no single field explains
+    warnings: list[str] = field(default_factory=list)  # worth a word, no reason to refuse
+    needed: int | None = None  # bytes the run will allocate (memory guard's estimate), once known
+
+
+def data_problem(data_dir: str | None) -> str | None:
+    """What would stop a run from reading its data, as the loader looks for it: a missing
+    directory, any of the four IDX files missing, a training-images header that is not one."""
+    try:
+        directory = find_data_dir(data_dir)
+        missing = []
+        for stem in (*SPLITS["train"], *SPLITS["test"]):
+            try:
+                idx_path(directory, stem)
+            except DataError:
+                missing.append(stem)
+        if len(missing) == len(SPLITS) * 2:
+            return f"data directory: no MNIST IDX files in {directory}"
+        if missing:
+            return f"data directory: {directory} has no {', '.join(missing)} (.gz or plain)"
+        training_images(directory)
+    except DataError as error:
+        return f"data directory: {error}"
+    return None
 
 
 def assess(base: TrainConfig, entries: dict[str, object]) -> Assessment:
@@ -69,16 +101,32 @@ def assess(base: TrainConfig, entries: dict[str, object]) -> Assessment:
         own = TrainConfig().with_changes(**{name: values[name]}).problems()
         if own:
             problems[name] = own[0]
+    if "data_dir" in values and "data_dir" not in problems:
+        trouble = data_problem(values["data_dir"])
+        if trouble:
+            problems["data_dir"] = trouble
     if problems:
         return Assessment(None, problems, [])
     config = base.with_changes(**values)
     general = config.problems()
-    return Assessment(None if general else config, {}, general)
+    if general:
+        return Assessment(None, {}, general)
+    images, pixels = training_images(config.data_dir)
+    if config.val >= images:  # as data.split refuses it
+        return Assessment(None, {"val": f"validation size must be less than the {images:,} training images"}, [])
+    needed = run_bytes(config, pixels, NUM_CLASSES, images - config.val)
+    try:
+        check_fits(needed, f"training a {architecture(config.layer_sizes(pixels, NUM_CLASSES))} network")
+    except MemoryGuardError as refusal:
+        return Assessment(None, {}, [str(refusal)], needed=needed)
+    warning = memory_warning(needed)
+    return Assessment(config, {}, [], [warning] if warning else [], needed)
 
 
-def describe_network(hidden_text: str, data_dir_text: str) -> str:
+def describe_network(hidden_text: str, data_dir_text: str, needed: int | None = None) -> str:
     """The network the form describes and its size, "network 784-128-10: 101,770 parameters"
-    (the input and output sizes from the data's header), or which field to fix to see it."""
+    (the input and output sizes from the data's header), then the memory its training needs
+    when known; or which field to fix to see it."""
     try:
         hidden = FORM_SETTINGS["hidden"].parse(hidden_text)
     except ConfigError:
@@ -88,23 +136,24 @@ def describe_network(hidden_text: str, data_dir_text: str) -> str:
     except (ConfigError, DataError):
         return "network: fix the data directory to see its size"
     sizes = TrainConfig(hidden=hidden).layer_sizes(*ends)
-    return f"network {architecture(sizes)}: {parameter_count(sizes):,} parameters"
+    memory = "" if needed is None else f" · needs about {size_text(needed)}"
+    return f"network {architecture(sizes)}: {parameter_count(sizes):,} parameters{memory}"
 
 
 class ConfigureScreen(Screen):
     CSS_PATH = "configure.tcss"
-    AUTO_FOCUS = "#hidden"
+    # On the presets, not in a text field: there 1-3, y and ? would be typed, not obeyed.
+    AUTO_FOCUS = "#presets Button"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-wide")]
 
     TITLE = "Configure a run"
     BINDINGS = [
         Binding("ctrl+r", "start", "start", tooltip="Start training with these settings"),
         *(
-            Binding(str(number), f"preset('{name}')", f"{name} preset",
-                    tooltip=f"Preset {name}: {description}")
+            Binding(str(number), f"preset('{name}')", name, tooltip=f"Preset {name}: {description}")
             for number, (name, (description, _)) in enumerate(PRESETS.items(), start=1)
         ),
-        Binding("y", "copy_command", "copy command",
+        Binding("y", "copy_command", "copy",
                 tooltip="Copy the equivalent tui-mnist train command line"),
     ]
 
@@ -121,6 +170,7 @@ class ConfigureScreen(Screen):
         self.assessment = assess(initial, self.entries_of(initial))
         self.drawn = False  # until the first revalidate has drawn everything
         self.shown_texts: dict[str, str] = {}
+        self.last_focused: Widget | None = None  # the field (or button) focus goes back to
 
     @staticmethod
     def entries_of(config: TrainConfig) -> dict[str, object]:
@@ -175,7 +225,8 @@ class ConfigureScreen(Screen):
         before, self.assessment = self.assessment, assess(self.base, entries)
         self.mark_fields(before)
         self.show_problems()
-        self.show_text("#parameters", describe_network(entries["hidden"], entries["data_dir"]))
+        parameters = describe_network(entries["hidden"], entries["data_dir"], self.assessment.needed)
+        self.show_text("#parameters", parameters)
         self.show_command()
         self.enable_start(before)
         self.drawn = True
@@ -191,10 +242,14 @@ class ConfigureScreen(Screen):
             self.query_one(f"#label-{name}", Label).update(f"{'✗' if bad else ' '} {setting.label}")
 
     def show_problems(self) -> None:
+        """Every problem (✗), else "all settings valid" (✓) and any warning (⚠) below it."""
         assessment = self.assessment
         lines = [f"✗ {message}" for message in (*assessment.problems.values(), *assessment.general)]
-        self.show_text("#problems", "\n".join(lines) or "✓ all settings valid")
-        self.query_one("#problems").set_class(bool(lines), "-invalid")
+        warnings = [f"⚠ {message}" for message in assessment.warnings]
+        self.show_text("#problems", "\n".join(lines or ["✓ all settings valid", *warnings]))
+        problems = self.query_one("#problems")
+        problems.set_class(bool(lines), "-invalid")
+        problems.set_class(bool(warnings) and not lines, "-warning")
 
     def show_command(self) -> None:
         config = self.assessment.config
@@ -226,12 +281,28 @@ class ConfigureScreen(Screen):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.focus_next()
 
-    def on_descendant_focus(self, event) -> None:
-        # Parts of a widget (a Select's open list) have no help of their own: keep the field's.
-        key = event.widget.id or ""
-        text = FORM_SETTINGS[key].help if key in FORM_SETTINGS else HELP.get(key)
-        if text is not None:
-            self.show_text("#help", text)
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Show the help of the field (or button) now focused, mark its label, and remember it.
+        A part of a widget (a Select's open list) counts as the widget."""
+        owner = next(
+            (node for node in event.widget.ancestors_with_self if node.id in FORM_SETTINGS or node.id in HELP),
+            None,
+        )
+        if not isinstance(owner, Widget):
+            return
+        key = owner.id or ""
+        self.show_text("#help", FORM_SETTINGS[key].help if key in FORM_SETTINGS else HELP[key])
+        if self.last_focused is not None and self.last_focused.id in FORM_SETTINGS:
+            self.query_one(f"#label-{self.last_focused.id}").remove_class("-focused")
+        if key in FORM_SETTINGS:
+            self.query_one(f"#label-{key}").add_class("-focused")
+        self.last_focused = owner
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Back from the runs list, the help or a run: focus goes back where it was, not to
+        # wherever Textual settles it.
+        if self.last_focused is not None and self.last_focused.is_attached and self.focused is not self.last_focused:
+            self.set_focus(self.last_focused, scroll_visible=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         button = event.button.id or ""

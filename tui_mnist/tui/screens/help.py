@@ -25,21 +25,31 @@ class KeyHelp:
 
 
 def key_help(screen: Screen) -> list[KeyHelp]:
-    """The described bindings of `screen` then of the app, one row per action."""
+    """The described bindings of `screen` then of the app, one row per action with each of
+    its keys once ("j/→" is the display of both keys of one binding), without the app's keys
+    that the screen binds itself (those never reach the app)."""
     app = screen.app
     rows: dict[tuple[int, str], KeyHelp] = {}
+    displays: dict[tuple[int, str], list[str]] = {}
+    screen_keys: set[str] = set()
     for node in (screen, app):
         for binding in Binding.make_bindings(node.BINDINGS):
+            if node is screen:
+                screen_keys.add(binding.key)
+            elif binding.key in screen_keys and not binding.priority:
+                continue
             if binding.system or not binding.description:
                 continue
-            _, name, parameters = parse(binding.action)
-            enabled = node.check_action(name, parameters) is True
-            key = app.get_key_display(binding)
-            found = rows.get((id(node), binding.action))
-            if found is not None:
-                key = f"{found.keys}/{key}"
-            rows[(id(node), binding.action)] = KeyHelp(
-                key, binding.description, binding.tooltip, binding.action, node, enabled
+            destination, name, parameters = parse(binding.action)
+            target = app if destination == "app" else node
+            enabled = target.check_action(name, parameters) is True
+            row = (id(node), binding.action)
+            shown = displays.setdefault(row, [])
+            if (key := app.get_key_display(binding)) not in shown:
+                shown.append(key)
+            rows[row] = KeyHelp(
+                "/".join(shown), binding.description, binding.tooltip, binding.action, node,
+                enabled,
             )
     return list(rows.values())
 

@@ -1,8 +1,10 @@
-"""The ledger: every run in the runs directory, to compare, attach to, resume or copy.
+"""The ledger: every run in the runs directory, newest first, to compare, attach to, resume,
+copy or delete.
 
 Reads the run folders only (tui_mnist.runs.ledger / store), on a thread worker every
 RELOAD_SECONDS; starting or following a trainer is the app's business, asked for with
-`AttachRequested` and `ResumeRequested`.
+`AttachRequested` and `ResumeRequested`. Deleting a run's folder is the ledger's own
+(runs.ledger.delete_run), after a confirmation, and never a live run's.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from textual.worker import Worker, WorkerState
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.live.text import percent
-from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, list_runs
+from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, delete_run, list_runs
 from tui_mnist.runs.resume import plan_resume
 from tui_mnist.runs.store import RunFolder
 from tui_mnist.tui.screens.compare import CompareScreen
+from tui_mnist.tui.screens.delete_dialog import DeleteDialog
 from tui_mnist.tui.screens.resume_dialog import ResumeChoice, ResumeDialog
 
 RELOAD_SECONDS = 2.0  # live runs move on: their epochs and states are re-read this often
@@ -57,9 +60,20 @@ class RunsScreen(Screen):
                 tooltip="Attach to the live run under the cursor"),
         Binding("R", "resume", "resume", key_display="R",
                 tooltip="Continue the run from a checkpoint epoch, in the background"),
-        Binding("y", "copy_command", "copy",
+        # Not in the footer, which 80 columns fit only without it (f1 and ctrl+p list it).
+        Binding("y", "copy_command", "copy", show=False,
                 tooltip="Copy the run's tui-mnist train command line"),
-        Binding("escape", "back", "back", tooltip="Back to the settings"),
+        Binding("delete", "delete", "delete", key_display="del",
+                tooltip="Delete the run's folder, after a confirmation (never a live run's)"),
+        Binding("escape", "back", "back", tooltip="Back to the screen before"),
+        # Moving, as in the inspector and in less; priority: the table's home/end only scroll
+        # sideways.
+        Binding("j", "move(1)", "down", show=False, tooltip="Next run (older)"),
+        Binding("k", "move(-1)", "up", show=False, tooltip="Previous run (newer)"),
+        Binding("home,g", "move_to(0)", "first", show=False, priority=True,
+                tooltip="First run (the newest)"),
+        Binding("end,G", "move_to(-1)", "last", show=False, priority=True,
+                tooltip="Last run (the oldest)"),
     ]
 
     class AttachRequested(Message):
@@ -79,7 +93,7 @@ class RunsScreen(Screen):
     def __init__(self, runs_dir: Path) -> None:
         super().__init__()
         self.runs_dir = Path(runs_dir)
-        self.runs: dict[str, RunSummary] = {}  # newest first, as last read
+        self.runs: dict[str, RunSummary] = {}  # newest first (ledger.list_runs), as last read
         self.selected: list[str] = []  # run ids, in the order they were picked
         self.shown_rows: list[tuple] | None = None  # None: the folders were never read yet
         self.failure: str | None = None  # why the last reading failed, once told
@@ -101,7 +115,7 @@ class RunsScreen(Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="reload")
     def reload(self) -> list[RunSummary]:
         """Every run's summary, newest first (reads every run folder: off the UI thread)."""
-        return list_runs(self.runs_dir)[::-1]
+        return list_runs(self.runs_dir)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "reload":
@@ -189,14 +203,14 @@ class RunsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         summary = self.current() if self.is_mounted else None
-        if action in ("toggle_select", "copy_command"):
+        if action in ("toggle_select", "copy_command", "move", "move_to"):
             return summary is not None
         if action == "compare":
             return bool(self.selected or summary)
         # None: shown greyed out in the footer, so the key can be found before it applies.
         if action == "open":
             return True if summary is not None and summary.state in LIVE_STATES else None
-        if action == "resume":
+        if action in ("resume", "delete"):
             return True if summary is not None and summary.state not in LIVE_STATES else None
         return True
 
@@ -263,6 +277,41 @@ class RunsScreen(Screen):
             self.notify(str(error), title="Cannot resume", severity="error", timeout=10)
             return
         self.post_message(self.ResumeRequested(reference, config))
+
+    def action_move(self, rows: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=max(0, min(table.cursor_row + rows, table.row_count - 1)))
+
+    def action_move_to(self, row: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=row % table.row_count)
+
+    def action_delete(self) -> None:
+        summary = self.current()
+        if summary is None:
+            return
+        if summary.state in LIVE_STATES:
+            self.notify(f"run {summary.id} is {summary.state}: stop it before deleting it",
+                        severity="warning")
+            return
+        checkpoints = len(RunFolder(summary.path).checkpoint_epochs())
+        self.app.push_screen(
+            DeleteDialog(summary, checkpoints), lambda delete: self.delete(summary, delete)
+        )
+
+    def delete(self, summary: RunSummary, confirmed: bool | None) -> None:
+        if not confirmed:
+            return
+        try:
+            delete_run(RunFolder(summary.path))  # checks again: the run may have started since
+        except EngineError as error:
+            self.notify(str(error), title="Not deleted", severity="error", timeout=10)
+            return
+        self.notify(f"run {summary.id} deleted", timeout=3)
+        if summary.id in self.selected:
+            self.selected.remove(summary.id)
+        self.show_runs([s for s in self.runs.values() if s.id != summary.id])  # now; then read
+        self.reload()
 
     def action_copy_command(self) -> None:
         summary = self.current()

@@ -26,11 +26,13 @@ from tui_mnist.live.events import (
     StateChanged,
     final_state,
 )
+from tui_mnist.live.text import how_far
 from tui_mnist.session.protocol import CommandRefused, Session
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.training_view import TrainingView, duration
-from tui_mnist.tui.widgets.chart import Chart, Series
+from tui_mnist.tui.widgets.chart import Axes, Chart, Series
+from tui_mnist.tui.widgets.epoch_table import EpochTable
 from tui_mnist.tui.widgets.progress_line import ProgressLine
 
 # While a run goes, numbers and charts repaint at most every REPAINT_INTERVAL seconds, and the
@@ -40,38 +42,59 @@ REPAINT_INTERVAL = 0.25
 CHART_CPU_SHARE = 0.02
 LR_FACTOR = 1.25
 ACTIVE = ("loading", "running", "paused", "stopping")
+STEP_KEYS = Binding.Group("step")  # n and N: one footer entry, "n N step"
 
 
 class TrainingScreen(Screen):
     CSS_PATH = "training.tcss"
     TITLE = "Training"
     BINDINGS = [
-        Binding("space", "toggle_pause", "pause", tooltip="Pause or resume training"),
-        Binding("n", "step('batch')", "step", tooltip="Train one batch (while paused)"),
-        Binding("N", "step('epoch')", "step epoch", show=False,
-                tooltip="Train to the end of the epoch (while paused)"),
+        # The footer shows the keys that apply now (check_action hides the others) and must fit
+        # 80 columns in every state: the rarer keys are in the help (f1) and the palette only.
+        Binding("space", "pause", "pause", tooltip="Pause training"),
+        Binding("space", "resume", "resume", tooltip="Resume training"),
+        Binding("n", "step('batch')", "step", tooltip="Train one batch (while paused)",
+                group=STEP_KEYS),
+        Binding("N", "step('epoch')", "step epoch", key_display="N",
+                tooltip="Train to the end of the epoch (while paused)", group=STEP_KEYS),
         Binding("s", "stop", "stop", tooltip="Stop: finish with a test evaluation"),
-        Binding("plus", f"scale_lr({LR_FACTOR})", "lr+", key_display="+",
+        Binding("plus", f"scale_lr({LR_FACTOR})", "lr+", key_display="+", show=False,
                 tooltip=f"Multiply the learning rate by {LR_FACTOR}"),
-        Binding("minus", f"scale_lr({1 / LR_FACTOR})", "lr-", key_display="-",
+        Binding("minus", f"scale_lr({1 / LR_FACTOR})", "lr-", key_display="-", show=False,
                 tooltip=f"Divide the learning rate by {LR_FACTOR}"),
+        Binding("z", "toggle_zoom", "zoom", show=False,
+                tooltip="Zoom both charts to the latest epoch, or back out to the whole run"),
+        Binding("l", "toggle_log", "log", show=False,
+                tooltip="Draw the loss on a log scale, or a linear one"),
         Binding("i", "inspect", "inspect", tooltip="Inspect the current weights on the test set"),
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
-        Binding("escape,c", "back", "configure",
+        Binding("escape,c", "back", "back",
                 tooltip="Back to the settings (once the run has ended)"),
         Binding("d", "detach", "detach",
                 tooltip="Quit, leaving the run training in the background "
                 "(`tui-mnist attach` reconnects)"),
+        # The app's ctrl+o, kept out of this footer (f1 and the palette list it).
+        Binding("ctrl+o", "app.runs", "runs", show=False,
+                tooltip="List the runs: compare them, attach to a live one, resume one"),
     ]
+
+    # From this height on, the per-epoch table is shown below the charts.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
 
     state: reactive[str] = reactive("loading")
 
     def __init__(
-        self, config: TrainConfig, session: Session, clock: Callable[[], float] = time.monotonic
+        self,
+        config: TrainConfig,
+        session: Session,
+        clock: Callable[[], float] = time.monotonic,
+        attached: bool = False,
     ) -> None:
+        """`attached`: a run this window did not start, which esc leaves training."""
         super().__init__()
         self.config = config
         self.session = session
+        self.attached = attached
         self.clock = clock
         self.view = TrainingView(config.epochs)
         # The view has news that the numbers / the charts do not show yet.
@@ -82,6 +105,8 @@ class TrainingScreen(Screen):
         self.save_path = SaveDialog().path
         self._shown: dict[str, str] = {}  # selector -> the text it shows
         self._allowed: dict[str, bool] = {}  # what the footer was last built for
+        self.log_loss = True  # the loss chart's y scale (l toggles)
+        self.zoomed = False  # both charts on the latest epoch only (z toggles)
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -93,11 +118,13 @@ class TrainingScreen(Screen):
         with Horizontal(id="charts"):
             yield Chart("loss", id="loss-chart")
             yield Chart("accuracy %", id="accuracy-chart")
-        yield Footer()
+        yield EpochTable(id="epochs")
+        yield Footer(compact=True, show_command_palette=False)  # f1 lists ctrl+p
 
     def on_mount(self) -> None:
         self.set_interval(REPAINT_INTERVAL, self._tick)
         self._show_numbers()
+        self.query_one("#epochs", EpochTable).show(self.view.epoch_rows)
         # Laying out and drawing the screen first keeps that work out of the run's time.
         self.call_after_refresh(self.follow_session)
 
@@ -113,6 +140,7 @@ class TrainingScreen(Screen):
             view.add_batches(event.records)
         elif isinstance(event, EpochProgress):
             view.add_epoch(event)
+            self.query_one("#epochs", EpochTable).show(view.epoch_rows)
         elif isinstance(event, StateChanged):
             if self.state != "stopping":  # a stop outranks a pause still in the queue
                 self.state = event.state
@@ -214,21 +242,33 @@ class TrainingScreen(Screen):
         accuracy = self.query_one("#accuracy-chart", Chart)
         cost = loss.draw_seconds + accuracy.draw_seconds
         self._charts_due = time.perf_counter() + max(REPAINT_INTERVAL, cost / CHART_CPU_SHARE)
+        window = h.recent_window() if self.zoomed else None
         loss.plot([
             Series("train (smoothed)", h.train_x, h.train_loss, "hd", "cyan"),
             Series("val", h.val_x, h.val_loss, "x", "red"),
-        ])
+        ], Axes(log_y=self.log_loss, x_range=window))
         accuracy.plot([
             Series("train (smoothed)", h.train_x, h.train_acc, "hd", "cyan"),
             Series("val", h.val_x, h.val_acc, "x", "red"),
-        ])
+        ], Axes(x_range=window))
+
+    def action_toggle_zoom(self) -> None:
+        self.zoomed = not self.zoomed
+        self._plot()
+
+    def action_toggle_log(self) -> None:
+        self.log_loss = not self.log_loss
+        self._plot()
 
     def _show_result(self) -> None:
         finished = self.view.finished
-        how = "stopped after" if finished.stopped else "finished"
+        # Stopped: how far it got, down to the batch ("stopped in epoch 1 after 806 of 860").
+        how = f"finished {finished.epochs_completed} epochs"
+        if finished.stopped:
+            how = how_far(finished)
         self.query_one("#result-digits", Digits).update(f"{100 * finished.test_acc:.2f}")
         self.query_one("#result-text", Static).update(
-            f"[b]% test accuracy[/b]\n{how} {finished.epochs_completed} epochs,"
+            f"[b]% test accuracy[/b]\n{how},"
             f" {duration(finished.seconds)} training\nctrl+s save · i inspect · esc settings"
         )
 
@@ -244,24 +284,25 @@ class TrainingScreen(Screen):
         # so the footer need not be rebuilt, at a cost to the run, when training starts.
         state, started = self.state, self.view.started is not None
         return {
-            "toggle_pause": state in ("loading", "running", "paused"),
+            "pause": state in ("loading", "running"),
+            "resume": state == "paused",
             "step": state == "paused",
             "stop": state in ("loading", "running", "paused"),
             "scale_lr": state in ("loading", "running", "paused"),
             "inspect": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
-            "back": state in FINAL_STATES,
+            "back": state in FINAL_STATES or self.attached,
             "detach": self.session.detachable and state in ("running", "paused"),
         }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.allowed_actions().get(action, True)
 
-    def action_toggle_pause(self) -> None:
-        if self.state == "paused":
-            self.session.resume()
-        else:
-            self.session.pause()
+    def action_pause(self) -> None:
+        self.session.pause()
+
+    def action_resume(self) -> None:
+        self.session.resume()
 
     def action_step(self, unit: str) -> None:
         self.session.step(unit)
@@ -297,6 +338,9 @@ class TrainingScreen(Screen):
             saved = await self.session.save_model(path)
         except EngineError as error:
             self.notify(str(error), title="Not saved", severity="error", timeout=10)
+        except OSError as error:  # whatever the way to the file, a notice, never a crash
+            reason = error.strerror or error
+            self.notify(f"{path}: cannot write ({reason})", title="Not saved", severity="error", timeout=10)
         else:
             self.notify(f"saved to {saved}", title="Model saved")
 
@@ -304,6 +348,11 @@ class TrainingScreen(Screen):
         self.dismiss()
 
     def action_detach(self) -> None:
+        from tui_mnist.tui.screens.runs import RunsScreen
+
+        if isinstance(self.app.screen_stack[-2], RunsScreen):  # opened from the runs list
+            self.dismiss()  # back to it; the app lets go of the run, which goes on
+            return
         run = self.session.run_id
         message = f"Run {run} goes on training in the background: tui-mnist attach {run}"
         self.notify(message, title="Detached")

@@ -39,6 +39,15 @@ class Series:
     color: str  # a plotext colour name from the 16 basic ones
 
 
+@dataclass(frozen=True)
+class Axes:
+    """How a chart maps its numbers: the y scale, the x window, the x axis's unit."""
+
+    log_y: bool = False  # values <= 0 are left out on a log scale
+    x_range: tuple[float, float] | None = None  # the x window shown; None: from 0 to the last
+    x_label: str = "epoch"
+
+
 def thin(values: Sequence[float], width: int) -> list[float]:
     """At most ~POINTS_PER_COLUMN points per column, keeping the first and the last."""
     limit = max(2, POINTS_PER_COLUMN * width)
@@ -51,30 +60,112 @@ def thin(values: Sequence[float], width: int) -> list[float]:
     return kept
 
 
+def nice_step(span: float, count: int) -> float:
+    """The smallest of 1, 2, 2.5, 5 x 10^k that cuts `span` into at most `count` steps."""
+    raw = span / max(count, 1)
+    decade = 10.0 ** math.floor(math.log10(raw))
+    return next(m * decade for m in (1, 2, 2.5, 5, 10) if m * decade >= raw * (1 - 1e-9))
+
+
+def decimals(step: float) -> int:
+    """Digits after the point that tell ticks `step` apart (0.25 -> 2, 5 -> 0)."""
+    return next((d for d in range(7) if abs(round(step, d) - step) <= 1e-9 * step), 6)
+
+
+def linear_ticks(low: float, high: float, count: int) -> list[tuple[float, str]]:
+    """At most `count` round values in [low, high], with their labels."""
+    step = nice_step(high - low, count)
+    first = math.ceil(low / step - 1e-9)
+    places = decimals(step)
+    ticks = []
+    n = first
+    while n * step <= high + 1e-9 * step:
+        ticks.append((n * step, f"{n * step:.{places}f}"))
+        n += 1
+    return ticks
+
+
+def log_ticks(low: float, high: float, count: int) -> list[tuple[float, str]]:
+    """Round values (1, 2, 5 x 10^k, fewer when crowded) in [low, high] > 0, at most `count`,
+    as (log10 of the value, label); linear ones when the range spans too little."""
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        ticks = [
+            (m * 10.0**k, f"{m * 10.0**k:g}")
+            for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+            for m in mantissas
+            if low * (1 - 1e-9) <= m * 10.0**k <= high * (1 + 1e-9)
+        ]
+        if len(ticks) <= count:
+            break
+    if len(ticks) < 2:
+        ticks = [(value, label) for value, label in linear_ticks(low, high, count) if value > 0]
+    return [(math.log10(value), label) for value, label in ticks]
+
+
+def padded(low: float, high: float, share: float = 0.04) -> tuple[float, float]:
+    """The range a little wider, so that no point sits on the frame; never empty."""
+    if high - low <= 1e-12 * max(abs(low), abs(high), 1.0):
+        margin = max(abs(low) * 0.1, 1e-3)
+        return low - margin, high + margin
+    margin = (high - low) * share
+    return low - margin, high + margin
+
+
+def visible(series: Series, x_range: tuple[float, float], log_y: bool) -> tuple[list, list]:
+    """The points of `series` inside the x window (and > 0 on a log scale), y as drawn."""
+    low, high = x_range
+    points = [
+        (x, math.log10(y) if log_y else y)
+        for x, y in zip(series.xs, series.ys)
+        if low <= x <= high and (y > 0 or not log_y) and math.isfinite(y)
+    ]
+    return [x for x, _ in points], [y for _, y in points]
+
+
 _PLOTEXT = threading.Lock()
 
 
-def chart_text(series: Sequence[Series], width: int, height: int, colour: bool) -> Text:
+def chart_text(
+    series: Sequence[Series], width: int, height: int, colour: bool, axes: Axes = Axes()
+) -> Text:
     """The chart as text of `width` x `height` cells (a placeholder while there is no data or
-    no room)."""
+    no room). Ticks are chosen here, not by plotext, so that they are round numbers, in epochs
+    on x, and sit on the rows of their values on a log scale too."""
     drawn = [s for s in series if len(s.xs)]
     if not drawn:
         return Text("waiting for data...", style="dim")
     if width < MIN_WIDTH or height < MIN_HEIGHT:
         return Text(Chart.legend(drawn), style="dim")
+    x_range = axes.x_range or (0.0, max(max(s.xs) for s in drawn) or 1.0)
+    points = [(one, *visible(one, x_range, axes.log_y)) for one in drawn]
+    points = [(one, xs, ys) for one, xs, ys in points if xs]
+    if not points:
+        return Text("no points in this window", style="dim")
+    x_low, x_high = x_range if x_range[1] > x_range[0] else padded(*x_range)
+    y_low, y_high = padded(min(min(ys) for _, _, ys in points), max(max(ys) for _, _, ys in points))
+    rows = height - 4  # the frame's two lines, the x ticks and the x label
+    if axes.log_y:
+        y_ticks = log_ticks(10**y_low, 10**y_high, max(2, (rows + 1) // 2))
+    else:
+        y_ticks = linear_ticks(y_low, y_high, max(2, (rows + 1) // 2))
+    x_ticks = linear_ticks(x_low, x_high, max(2, width // 8))
     with _PLOTEXT:
         plt.clf()
         plt.theme("pro" if colour else "clear")
         plt.plotsize(width, height)
         plt.limit_size(False, False)
-        for one in drawn:
+        for one, xs, ys in points:
             plt.plot(
-                thin(one.xs, width),
-                thin(one.ys, width),
+                thin(xs, width),
+                thin(ys, width),
                 marker=one.marker,
                 color=one.color if colour else None,
             )
-        plt.xlim(0, max(max(s.xs) for s in drawn) or 1)
+        plt.xlim(x_low, x_high)
+        plt.ylim(y_low, y_high)
+        plt.xticks([t for t, _ in x_ticks], [label for _, label in x_ticks])
+        plt.yticks([t for t, _ in y_ticks], [label for _, label in y_ticks])
+        plt.xlabel(axes.x_label)
         built = plt.build()
     # plotext ends some builds with a newline: one row more than it was given.
     return Text.from_ansi(built.rstrip("\n"), no_wrap=True, end="")
@@ -111,18 +202,23 @@ class Chart(Widget):
         super().__init__(id=id, classes=classes)
         self.title = title
         self.series: tuple[Series, ...] = ()
+        self.axes = Axes()
         self._version = 0
         self._drawing: Drawing | None = None
         self.draw_seconds = 0.0  # CPU seconds the latest build cost, to pace redraws
 
     def on_mount(self) -> None:
-        self.border_title = self.title
+        self.border_title = self.caption(self.axes)
 
-    def plot(self, series: Sequence[Series]) -> None:
+    def plot(self, series: Sequence[Series], axes: Axes = Axes()) -> None:
         self.series = tuple(series)
+        self.axes = axes
         legend = self.legend(self.series)
         if legend != self.border_subtitle:
             self.border_subtitle = legend
+        caption = self.caption(axes)
+        if caption != self.border_title:
+            self.border_title = caption
         self._version += 1
         self._build_if_stale()
 
@@ -141,14 +237,14 @@ class Chart(Widget):
     def _build_if_stale(self) -> None:
         key = self._key()
         if key[0] and key[1] and not self.drawn:
-            self.build(key, self.series)
+            self.build(key, self.series, self.axes)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chart")
-    def build(self, key: tuple, series: tuple[Series, ...]) -> Drawing:
+    def build(self, key: tuple, series: tuple[Series, ...], axes: Axes) -> Drawing:
         # CPU time of this thread, so waiting for the GIL or a core does not count as cost.
         started = time.thread_time()
         width, height, _, colour = key
-        strips = text_strips(chart_text(series, width, height, colour), width, height)
+        strips = text_strips(chart_text(series, width, height, colour, axes), width, height)
         return Drawing(key, strips, time.thread_time() - started)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -168,6 +264,16 @@ class Chart(Widget):
         if y < len(strips):
             return strips[y].apply_style(self.rich_style)
         return Strip.blank(self.content_size.width, self.rich_style)
+
+    def caption(self, axes: Axes) -> str:
+        """The title, with the scale and the window when they are not the default ones."""
+        parts = [self.title]
+        if axes.log_y:
+            parts.append("log scale")
+        if axes.x_range is not None:
+            low, high = axes.x_range
+            parts.append(f"{axes.x_label}s {low:.3g}–{high:.3g}")
+        return " · ".join(parts)
 
     @staticmethod
     def legend(series: Sequence[Series]) -> str:
