@@ -1,5 +1,5 @@
 """The inspector: predictions computed by a worker behind a loading indicator, navigation and
-filters by key presses; the digit and probability renderers."""
+filters by key presses and the mouse wheel, the grid view; the digit and probability renderers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 from fakes import RecordingApp, predicted, until
+from textual import events
 from textual.app import App
 from textual.widgets import Static
 
@@ -18,6 +19,7 @@ from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.network import Network
 from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
 from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF, DigitView, digit_text
+from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell, cell_label, thumbnail
 from tui_mnist.tui.widgets.probabilities import probability_text
 
 
@@ -257,3 +259,140 @@ def test_probabilities_mark_truth_and_prediction_in_words():
     assert lines[5].endswith("2.0% ◀ true")
     assert "◀" not in lines[0]
     assert lines[3].count("█") > lines[5].count("█")
+
+
+async def wheel(pilot, over: str, down: bool) -> None:
+    """One notch of the mouse wheel over widget `over`, posted as the terminal driver posts it."""
+    x, y = pilot.app.screen.query_one(over).region.center
+    notch = events.MouseScrollDown if down else events.MouseScrollUp
+    pilot.app.post_message(notch(None, x, y, 0, 0, 0, False, False, False, screen_x=x, screen_y=y))
+    await pilot.pause()
+
+
+async def test_the_mouse_wheel_moves_like_j_and_k(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await wheel(pilot, "#digit", down=True)
+        await until(pilot, lambda: screen.current_index == 1, what="the next image")
+        await wheel(pilot, "#probs", down=True)
+        await until(pilot, lambda: screen.current_index == 2, what="the image after")
+        for _ in range(3):
+            await wheel(pilot, "#digit", down=False)
+        await until(pilot, lambda: screen.current_index == 99, what="a wrap to the last image")
+        assert "showing 100/100" in counts(app)
+
+        await pilot.press("v")
+        await wheel(pilot, "#grid", down=True)
+        await until(pilot, lambda: screen.current_index == 0, what="the grid's selection moved")
+        assert screen.query_one(DigitGrid).selected == 0
+
+
+def grid_text(app: App) -> list[str]:
+    grid = app.screen.query_one(DigitGrid)
+    return [grid.render_line(y).text for y in range(grid.size.height)]
+
+
+async def test_v_shows_the_filter_as_a_grid_labelled_with_predictions(source, probs):
+    wrong = np.flatnonzero(probs.argmax(axis=1) != source.labels)
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await pilot.press("m", "v")
+        grid = screen.query_one(DigitGrid)
+        await until(pilot, lambda: grid.capacity >= 6 and len(grid.cells) == grid.capacity,
+                    what="a full page")
+        assert not screen.query_one("#body").display and grid.display
+        assert [cell.index for cell in grid.cells] == list(wrong[: grid.capacity])
+        first = wrong[0]
+        text = "\n".join(grid_text(app))
+        assert f"▸{probs[first].argmax()} ✗ true {source.labels[first]}" in text
+        assert text.count("✗ true") == grid.capacity and text.count("▸") == 1
+        assert f"test image {first} (⏎ opens)" in counts(app)
+
+        await pilot.press("v")
+        assert screen.query_one("#body").display and not grid.display
+        assert screen.current_index == first
+
+        no_mistakes = next(label for label in range(10) if label not in source.labels[wrong])
+        await pilot.press("v", str(no_mistakes))
+        assert grid.cells == [] and "none match (a: all)" in counts(app)
+
+
+async def test_grid_keys_move_page_and_open_the_selected_image(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await pilot.press("v")
+        grid = screen.query_one(DigitGrid)
+        await until(pilot, lambda: len(grid.cells) == grid.capacity >= 6, what="a full page")
+        columns, capacity = grid.columns, grid.capacity
+        await pilot.press("j", "right")
+        assert grid.selected == 2 and screen.current_index == 2
+        await pilot.press("down")
+        assert screen.current_index == 2 + columns
+        await pilot.press("up", "k")
+        assert screen.current_index == 1
+        await pilot.press("pagedown")
+        assert screen.current_index == 1 + capacity
+        assert [cell.index for cell in grid.cells] == list(range(capacity, 2 * capacity))
+        assert grid.selected == 1
+        await pilot.press("pageup", "pageup")
+        assert screen.current_index == 0 and grid.cells[0].index == 0
+
+        await pilot.press("j", "j", "enter")
+        assert not screen.grid_view and screen.query_one("#body").display
+        assert screen.current_index == 2
+        assert "test image 2\n" in verdict(app)
+        await pilot.press("enter")  # the single view has nothing to open
+        assert not screen.grid_view
+
+
+async def test_the_grid_draws_each_picture_once_and_repaints_only_the_selection(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await pilot.press("v")
+        grid = screen.query_one(DigitGrid)
+        await until(pilot, lambda: len(grid.cells) == grid.capacity, what="a full page")
+        cell = grid.cells[3]
+        assert grid.picture_lines(cell) is grid.picture_lines(cell)
+        assert grid.label_line(cell, selected=False) is grid.label_line(cell, selected=False)
+        assert grid.cell_region(grid.columns + 1).offset == (grid.cell_size.width, grid.cell_size.height)
+
+
+def test_a_thumbnail_averages_two_by_two_blocks_and_labels_say_right_or_wrong():
+    small, shape = thumbnail(known_image(), (28, 28))
+    assert shape == (14, 14)
+    assert small[0, 0] == (255 + 128) // 4 and small[13, 13] == (255 + 255) // 4
+    image = known_image().ravel()
+    assert cell_label(GridCell(5, image, predicted=3, true_label=5), selected=True) == "▸3 ✗ true 5"
+    assert cell_label(GridCell(6, image, predicted=7, true_label=7), selected=False) == " 7 ✓"
+
+
+async def test_a_bigger_window_holds_a_bigger_page_around_the_same_image(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await pilot.press("v", "pagedown", "j")
+        grid = screen.query_one(DigitGrid)
+        small = grid.capacity
+        assert screen.current_index == small + 1
+        await pilot.resize_terminal(160, 48)
+        await until(pilot, lambda: grid.capacity > small and len(grid.cells) == grid.capacity,
+                    what="a bigger page")
+        assert screen.current_index == small + 1
+        assert grid.cells[grid.selected].index == small + 1
+
+
+async def test_no_color_draws_the_grid_with_the_ramp_and_marks_the_selection(source, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        await pilot.press("v")
+        grid = screen.query_one(DigitGrid)
+        await until(pilot, lambda: len(grid.cells) == grid.capacity, what="a full page")
+        text = "\n".join(grid_text(app))
+        assert UPPER_HALF not in text and "@" in text
+        assert text.count("▸") == 1

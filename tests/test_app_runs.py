@@ -67,7 +67,8 @@ async def test_the_ledger_lists_runs_and_compares_two(tmp_path):
         marks = {str(row[1]): row[0] for row in map(settings.get_row_at, range(settings.row_count))}
         assert marks["hidden"] == marks["optimizer"] == DIFFERS and marks["activation"] == ""
         curves = compare.query_one("#accuracy-chart").series
-        assert [len(series.xs) for series in curves] == [3, 4]
+        # Each run's curve, over its own epochs (points shared with the other's taken in turns).
+        assert max(curves[0].xs) <= 3.0 < max(curves[1].xs) == 4.0
         commands = str(compare.query_one("#commands").render())
         assert "--hidden 256" in commands and "--optimizer adam" in commands
         await pilot.press("escape", "escape")
@@ -459,3 +460,154 @@ def test_saving_an_ended_run_to_a_missing_folder_is_a_notification(runs_env, end
         if app.poll() is None:
             app.kill()
         terminal.close()
+
+
+# Looking back at an ended run, and running its settings again (run folders written by hand).
+
+
+async def listed(pilot) -> RunsScreen:
+    """The runs list, open and read (its worker done)."""
+    app = pilot.app
+    await pilot.press("ctrl+o")
+    ledger = await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen, what="the list")
+    await app.workers.wait_for_complete()
+    await until(pilot, lambda: ledger.current() is not None, what="the runs listed")
+    return ledger
+
+
+def footer_keys(screen) -> list[str]:
+    """The keys the footer of `screen` shows now, as drawn."""
+    return [key.key_display for key in screen.query("FooterKey")]
+
+
+def footer_fits(screen, width: int = 80) -> bool:
+    """Whether every key of the footer of `screen` is drawn whole within `width` columns, none
+    under another (the command palette's key is docked on the right)."""
+    spans = sorted((key.region.x, key.region.right) for key in screen.query("FooterKey"))
+    return spans[-1][1] <= width and all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+
+
+async def test_enter_on_an_ended_run_shows_its_curves_read_only(tmp_path):
+    from fakes import val_curve, write_run
+
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.tui.screens.run_review import RunReviewScreen
+
+    done, stopped, vanished = three_runs(tmp_path)
+    failed = write_run(tmp_path, "20250614-120000-dd44", TrainConfig(epochs=5), "failed",
+                       val_curve(1, 0.9, 0.01))
+    status = RunFolder(failed).read_status()
+    RunFolder(failed).write_status({**status, "error": "loss diverged at step 12"})
+    with RunFolder(done).metrics_file.open("a") as metrics:
+        metrics.write('{"final": true, "epochs_completed": 4, "test_loss": 0.1, "test_acc": 0.9712, '
+                      '"seconds": 6.0, "stopped": false, "steps": 40, "batches_per_epoch": 10}\n')
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 40)) as pilot:
+        ledger = await listed(pilot)
+        await pilot.press("end", "enter")  # the oldest: finished
+        review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
+                             what="the finished run's review")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: review.state == "finished", what="the run read")
+        assert [row.progress.epoch for row in review.view.epoch_rows] == [1, 2, 3, 4]
+        assert review.view.val_acc == [100 * r["val_acc"] for r in val_curve(4, 0.90, 0.07)]
+        assert review.view.train_loss == [r["train_loss"] for r in val_curve(4, 0.90, 0.07)]
+        assert len(review.query_one("#loss-chart").series[0].xs) == 4
+        assert str(review.query_one("#result-digits").value) == "97.12"
+        result = str(review.query_one("#result-text").render())
+        assert "finished 4 epochs" in result and "esc: back to the list" in result
+        assert "epoch 4/4" in str(review.query_one("#bars").render())
+        assert str(review.query_one("#status").render()).startswith(" finished ")
+        assert footer_keys(review) == ["esc", "^q", "f1"]  # nothing to steer
+        await pilot.press("space", "s", "i", "ctrl+s", "d", "plus")  # none of them applies
+        assert app.screen is review and review.state == "finished"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+
+        await pilot.press("home", "enter")  # the newest: failed after one epoch
+        review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
+                             what="the failed run's review")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: review.state == "failed", what="the run read")
+        assert len(review.view.epoch_rows) == 1 and review.has_class("-failed")
+        assert "loss diverged at step 12" in str(review.query_one("#result-text").render())
+        await pilot.press("ctrl+o")  # back to the list, as from any run's screen
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+
+        await pilot.press("j", "enter")  # stale: its trainer vanished after two epochs
+        review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
+                             what="the stale run's review")
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: review.state == "stale", what="the run read")
+        assert review.session.run_id == vanished.name and len(review.view.epoch_rows) == 2
+        assert "its trainer is gone" in str(review.query_one("#result-text").render())
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+    assert app.notes == []
+
+
+async def test_the_settings_of_a_run_are_edited_and_run_again(tmp_path):
+    from fakes import fake_session
+    from textual.widgets import Input
+
+    from tui_mnist.tui.screens.edit_settings import EditSettingsScreen
+
+    done, stopped, vanished = three_runs(tmp_path)
+    app = RecordingApp(runs_dir=tmp_path, session_factory=fake_session, clock=lambda: 0.0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        assert footer_keys(ledger) == ["⏎", "space", "c", "e", "R", "del", "esc", "^q", "f1"]
+        assert footer_fits(ledger)
+        await pilot.press("j", "e")  # the stopped run: 256 hidden units, Adam, lr 0.001
+        form = await until(pilot, lambda: isinstance(app.screen, EditSettingsScreen) and app.screen,
+                           what="the settings form")
+        saved = RunFolder(stopped).train_config()
+        await until(pilot, lambda: form.assessment.config == saved, what="the run's settings in the form")
+        assert form.query_one("#hidden", Input).value == "256" and footer_fits(form)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+
+        await pilot.press("e")
+        form = await until(pilot, lambda: isinstance(app.screen, EditSettingsScreen) and app.screen,
+                           what="the settings form again")
+        form.query_one("#epochs", Input).value = "2"
+        edited = saved.with_changes(epochs=2)
+        await until(pilot, lambda: form.assessment.config == edited, what="the edit checked")
+        await pilot.press("ctrl+r")
+        run = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen,
+                          what="the new run's screen")
+        assert run.config == edited and not run.attached
+        await until(pilot, lambda: run.state == "finished", what="the new run finished")
+        await pilot.press("escape")  # back to the edited settings, then to the list
+        await until(pilot, lambda: app.screen is form, what="the settings again")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+
+
+async def test_an_ended_run_is_read_on_a_worker_while_the_screen_answers(tmp_path, monkeypatch):
+    from tui_mnist.tui.screens.run_review import RecordedRun, RunReviewScreen
+
+    done, stopped, vanished = three_runs(tmp_path)
+    release, readers = threading.Event(), []
+    read = RecordedRun.read
+
+    def held_read(folder):
+        readers.append(threading.current_thread())
+        release.wait(PATIENCE)
+        return read(folder)
+
+    monkeypatch.setattr(RecordedRun, "read", held_read)
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await listed(pilot)
+        await pilot.press("j", "enter")  # the stopped run
+        review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
+                             what="the stopped run's review")
+        await until(pilot, lambda: readers, what="its folder being read")
+        assert readers[0] is not threading.main_thread() and review.state == "loading"
+        await pilot.press("z")  # the screen answers meanwhile
+        assert review.zoomed and review.view.epoch_rows == []
+        release.set()
+        await app.workers.wait_for_complete()
+        await until(pilot, lambda: review.state == "stopped", what="the run read")
+        assert len(review.view.epoch_rows) == 3 and len(readers) == 1

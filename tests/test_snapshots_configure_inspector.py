@@ -27,3 +27,9 @@ def test_inspector_on_a_fixed_seed_network(snap_compare, mnist):
     app = InspectorHost(small_source(mnist))
     # The picture is taken once the predictions worker is done (run_before waits for it).
     assert snap_compare(app, press=["m", "j"], terminal_size=(80, 24), run_before=predicted)
+
+
+def test_inspector_grid_of_mistakes(snap_compare, mnist):
+    app = InspectorHost(small_source(mnist))
+    # m then v: the misclassified images as a grid, the second one selected.
+    assert snap_compare(app, press=["m", "v", "j"], terminal_size=(80, 24), run_before=predicted)

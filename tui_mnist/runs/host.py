@@ -68,6 +68,7 @@ class RunHost:
         """Train to the end (or a stop); a failure is recorded, published and re-raised."""
         try:
             self.server.start()
+            self._record_inherited_scale()
             self._write_status()
             Driver(self.trainer, self.controls, self._emit).run()
         except BaseException as error:
@@ -77,6 +78,21 @@ class RunHost:
             self.controls.close(self.trainer)
             self.server.close()
         return self.final
+
+    def _record_inherited_scale(self) -> None:
+        """A run resumed from a checkpoint whose learning rate was scaled (another run's, or
+        its own before later changes were lost with the epoch) trains at a scale its folder
+        does not say yet: recorded as a change like the others, so that compare shows it."""
+        trainer = self.trainer
+        recorded = [c for c in self.folder.read_changes() if c.get("what") == "lr"]
+        scale = recorded[-1].get("scale") if recorded else 1.0
+        scale = scale if isinstance(scale, (int, float)) and scale > 0 else 1.0
+        if not math.isclose(trainer.lr_scale, scale):
+            self.folder.add_change({
+                "what": "lr", "factor": trainer.lr_scale / scale, "scale": trainer.lr_scale,
+                "epoch": min(trainer.epoch + 1, trainer.config.epochs), "step": trainer.step,
+                "from": "checkpoint",
+            })
 
     def _emit(self, event: Event) -> None:
         if type(event) is Batches:
@@ -222,6 +238,11 @@ class RunHost:
 
         def apply(trainer: Trainer) -> dict:
             trainer.lr_scale *= factor
+            # The command line does not hold this: the run's folder must (compare shows it).
+            self.folder.add_change({
+                "what": "lr", "factor": factor, "scale": trainer.lr_scale,
+                "epoch": min(trainer.epoch + 1, trainer.config.epochs), "step": trainer.step,
+            })
             self.server.publish(encode_event(LearningRateScaled(trainer.lr_scale, trainer.lr)))
             return {"lr_scale": trainer.lr_scale, "lr": trainer.lr}
 

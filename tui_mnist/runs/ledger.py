@@ -8,7 +8,7 @@ import fcntl
 import os
 import shutil
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tui_mnist.engine.config import TrainConfig
@@ -93,6 +93,13 @@ class RunSummary:
     parent: dict | None
     config: dict
     error: str | None
+    # Changes made while it trained, which `command` does not hold (RunFolder.read_changes).
+    changes: list[dict] = field(default_factory=list)
+
+    @property
+    def reproducible(self) -> bool:
+        """Whether `command` alone would train this run again."""
+        return not self.changes
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -134,6 +141,7 @@ def summarize(folder: RunFolder) -> RunSummary | None:
         parent=document.get("parent"),
         config=document["config"],
         error=status.get("error"),
+        changes=folder.read_changes(),
     )
 
 

@@ -4,6 +4,7 @@
         config.json               settings, the `tui-mnist train ...` command, parent, created
         status.json               state, pid, host, progress; its mtime is the heartbeat
         metrics.jsonl             one JSON record per epoch (+ a final record per session)
+        changes.json              what was changed while it ran (the learning rate's +/-)
         checkpoints/epoch-NNNN.npz
         control.sock              while a trainer hosts the run (see runs.host)
         trainer.log               output of a detached trainer
@@ -97,6 +98,7 @@ class RunFolder:
     config_file = property(lambda self: self.path / "config.json")
     status_file = property(lambda self: self.path / "status.json")
     metrics_file = property(lambda self: self.path / "metrics.jsonl")
+    changes_file = property(lambda self: self.path / "changes.json")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
     socket_file = property(lambda self: self.path / "control.sock")
     log_file = property(lambda self: self.path / "trainer.log")
@@ -154,6 +156,19 @@ class RunFolder:
             return TrainConfig.from_dict(self.read_config()["config"]).validated()
         except (ConfigError, KeyError, TypeError) as error:
             raise RunError(f"{self.config_file}: invalid settings ({error})") from None
+
+    # --- live changes ---------------------------------------------------------------------
+
+    def read_changes(self) -> list[dict]:
+        """The changes made while the run trained, oldest first: settings its command line
+        does not hold (a learning rate scaled live: {"what": "lr", "factor", "scale", "epoch",
+        "step"})."""
+        changes = (read_json(self.changes_file) or {}).get("changes")
+        return [c for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
+
+    def add_change(self, change: dict) -> None:
+        """Record one more change; the file is rewritten atomically, like the others."""
+        write_json(self.changes_file, {"changes": [*self.read_changes(), change]})
 
     # --- status ---------------------------------------------------------------------------
 

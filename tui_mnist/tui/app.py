@@ -1,10 +1,12 @@
 """The Textual app: configure a run, watch it train, inspect the network, look back at runs.
 
 Screens: ConfigureScreen -> TrainingScreen (one per run, each with its own session) ->
-InspectorScreen; ConfigureScreen (or a TrainingScreen) -> RunsScreen -> CompareScreen, or a
-TrainingScreen attached to a live run or resuming an old one, which esc, d or ctrl+o leave for
-the list again (one RunsScreen at most); HelpScreen over any of them; TooSmallScreen over
-everything while the terminal is below the minimum size.
+InspectorScreen; ConfigureScreen (or a TrainingScreen) -> RunsScreen -> CompareScreen, a
+RunReviewScreen (an ended run's training screen, read-only), an EditSettingsScreen (a run's
+settings in the form, to start a new run), or a TrainingScreen attached to a live run or
+resuming an old one, which esc, d or ctrl+o leave for the list again (one RunsScreen at
+most); HelpScreen over any of them; TooSmallScreen over everything while the terminal is
+below the minimum size.
 
 Runs train in detached processes (tui_mnist.session.detached): the app stops a run only when
 asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it

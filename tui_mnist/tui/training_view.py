@@ -97,6 +97,20 @@ class TrainingView:
         self.epoch_rows.append(EpochRow(epoch, epoch.seconds - before))
         self.lr = epoch.lr
 
+    def add_recorded_epoch(self, epoch: EpochProgress, batches: int) -> None:
+        """An epoch of a run read back from its folder (metrics.jsonl keeps no batches): its
+        train loss and accuracy, means over the epoch, make one unsmoothed point at its end,
+        and the counters stand at its last of `batches` batches (samples unknown: 0)."""
+        self.train_x.append(float(epoch.epoch))
+        self.train_loss.append(epoch.train_loss)
+        self.train_acc.append(100 * epoch.train_acc)
+        self.latest = BatchProgress(
+            epoch=epoch.epoch, batch=batches, batches=batches, step=epoch.epoch * batches,
+            loss=epoch.train_loss, accuracy=epoch.train_acc, lr=epoch.lr, samples=0,
+            seconds=epoch.seconds,
+        )
+        self.add_epoch(epoch)
+
     def recent_window(self) -> tuple[float, float] | None:
         """The x range (in epochs) of the latest epoch's worth of the run, or of its second half
         during the first two: where the curves are nearly flat and their differences small."""

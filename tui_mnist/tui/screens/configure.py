@@ -31,6 +31,7 @@ from tui_mnist.engine.layer_sizes import architecture, parameter_count
 from tui_mnist.engine.memory import check_fits, memory_warning, run_bytes, size_text
 from tui_mnist.engine.presets import PRESETS
 from tui_mnist.engine.settings import SETTINGS, Setting
+from tui_mnist.tui.clipboard import copy_text
 
 FORM_SETTINGS = {setting.name: setting for setting in SETTINGS if setting.form_column}
 COLUMNS = tuple(
@@ -331,5 +332,4 @@ class ConfigureScreen(Screen):
 
     def action_copy_command(self) -> None:
         if self.assessment.config is not None:
-            self.app.copy_to_clipboard(self.assessment.config.command_line())
-            self.notify("command line copied to the clipboard", timeout=3)
+            copy_text(self.app, "command line", self.assessment.config.command_line())

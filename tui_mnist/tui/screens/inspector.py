@@ -1,4 +1,5 @@
-"""Inspector: one test image at a time beside the network's probabilities for it.
+"""Inspector: one test image at a time beside the network's probabilities for it, or a grid of
+the filter's images, each under its predicted label (v switches).
 
 The screen opens at once; a worker then fetches what to look at (a live run's weights take a
 trip to its trainer) and computes the predictions for the whole set once, behind a loading
@@ -13,10 +14,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
@@ -28,6 +30,7 @@ from tui_mnist.engine.network import Network
 from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
 from tui_mnist.tui.widgets.digit import DigitView
+from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
 
 
@@ -112,9 +115,27 @@ class Filters:
         return f"filter: {' + '.join(parts) or 'all'} · order: {order}"
 
 
+class WheelBody(VerticalScroll):
+    """The single view's body. Its wheel moves through the images (the event goes on to the
+    screen) instead of scrolling; its scrollbar still scrolls a window too small for it."""
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.prevent_default()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.prevent_default()
+
+
+# Keys that only mean something in the grid (hidden from the footer in the single view).
+GRID_ACTIONS = {"page", "move_row", "open"}
+
+
 class InspectorScreen(Screen):
     CSS_PATH = "inspector.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
+
+    grid_view = reactive(False, toggle_class="-grid", init=False)
+    """Showing the grid of the filter's images instead of one image."""
 
     TITLE = "Inspector"
     BINDINGS = [
@@ -122,6 +143,13 @@ class InspectorScreen(Screen):
                 tooltip="Next image in the list"),
         Binding("left,k", "move(-1)", "prev", key_display="k/←",
                 tooltip="Previous image in the list"),
+        Binding("down", "move_row(1)", "row down", show=False,
+                tooltip="Grid: the image below"),
+        Binding("up", "move_row(-1)", "row up", show=False, tooltip="Grid: the image above"),
+        Binding("pagedown", "page(1)", "next page", show=False, tooltip="Grid: the next page"),
+        Binding("pageup", "page(-1)", "prev page", show=False, tooltip="Grid: the previous page"),
+        Binding("enter", "open", "open", show=False,
+                tooltip="Grid: open the selected image on its own"),
         Binding("home", "move_to(0)", "first", show=False, tooltip="First image in the list"),
         Binding("end", "move_to(-1)", "last", show=False, tooltip="Last image in the list"),
         Binding("m", "toggle_misclassified", "wrong",
@@ -131,8 +159,11 @@ class InspectorScreen(Screen):
                 "the same digit again lifts it)"),
         Binding("c", "toggle_order", "unsure",
                 tooltip="Order least confident first, or back to set order"),
-        Binding("a", "show_all", "all", tooltip="Lift the filters"),
+        # Not in the footer (m and the digit keys toggle their filters off): room for v.
+        Binding("a", "show_all", "all", show=False, tooltip="Lift the filters"),
         Binding("g", "jump", "go to", tooltip="Go to a test image by its index"),
+        Binding("v", "toggle_grid", "grid",
+                tooltip="Switch between one image and a grid of the filter's images"),
         Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
         # No description: `l` documents them, and ten rows would crowd help and the palette.
         *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
@@ -162,12 +193,13 @@ class InspectorScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"Inspector · {self.title_text}", id="title")
         yield Static("", id="counts")
-        # Not focusable: the arrow keys belong to navigation, the mouse wheel still scrolls.
-        with VerticalScroll(id="body", can_focus=False), Horizontal(id="main"):
+        # Not focusable: the arrow keys belong to navigation, and so does the wheel (WheelBody).
+        with WheelBody(id="body", can_focus=False), Horizontal(id="main"):
             yield DigitView(id="digit")
             with Vertical(id="side"):
                 yield Static("", id="verdict")
                 yield ProbabilityBars(id="probs")
+        yield DigitGrid(id="grid")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -196,8 +228,14 @@ class InspectorScreen(Screen):
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in GRID_ACTIONS and not self.grid_view:
+            return False
         # Every key but `back` works on the predictions: greyed out until they are there.
         return True if action == "back" or self.predictions is not None else None
+
+    def watch_grid_view(self) -> None:
+        self.refresh_bindings()
+        self.show_current()
 
     @property
     def current_index(self) -> int | None:
@@ -211,10 +249,16 @@ class InspectorScreen(Screen):
         n = len(self.source.labels)
         wrong = int(self.predictions.wrong.sum())
         showing = f"{self.position + 1}/{len(self.chosen)}" if len(self.chosen) else "0/0"
-        self.query_one("#counts", Static).update(
-            f"misclassified: {wrong} of {n}, showing {showing}\n{self.filters.describe()}"
-        )
         index = self.current_index
+        selected = ""
+        if self.grid_view:
+            selected = " · none match (a: all)" if index is None else f" · test image {index} (⏎ opens)"
+        self.query_one("#counts", Static).update(
+            f"misclassified: {wrong} of {n}, showing {showing}{selected}\n{self.filters.describe()}"
+        )
+        if self.grid_view:
+            self.show_page()
+            return
         digit = self.query_one(DigitView)
         bars = self.query_one(ProbabilityBars)
         verdict = self.query_one("#verdict", Static)
@@ -234,6 +278,31 @@ class InspectorScreen(Screen):
         )
         verdict.set_class(predicted != true_label, "-wrong")
 
+    def show_page(self) -> None:
+        """The grid: the page of the filter's list that holds the current position."""
+        grid = self.query_one(DigitGrid)
+        start = self.position - self.position % grid.capacity
+        cells = [
+            GridCell(
+                int(index),
+                self.source.images[index],
+                int(self.predictions.predicted[index]),
+                int(self.source.labels[index]),
+            )
+            for index in self.chosen[start : start + grid.capacity]
+        ]
+        grid.show(cells, self.position - start, self.source.shape)
+
+    def on_digit_grid_capacity_changed(self) -> None:
+        if self.grid_view:
+            self.show_current()
+
+    def on_mouse_scroll_down(self) -> None:
+        self.action_move(1)
+
+    def on_mouse_scroll_up(self) -> None:
+        self.action_move(-1)
+
     def apply_filters(self, filters: Filters, keep: int | None) -> None:
         """Switch filters, showing image `keep` if it is in the new list, else the first."""
         self.filters = filters
@@ -246,6 +315,27 @@ class InspectorScreen(Screen):
         if len(self.chosen):
             self.position = (self.position + step) % len(self.chosen)
             self.show_current()
+
+    def action_move_row(self, step: int) -> None:
+        """Grid: up or down a row, staying in the list."""
+        target = self.position + step * self.query_one(DigitGrid).columns
+        if 0 <= target < len(self.chosen):
+            self.position = target
+            self.show_current()
+
+    def action_page(self, step: int) -> None:
+        """Grid: the next or previous page, stopping at the first and last image."""
+        if len(self.chosen):
+            target = self.position + step * self.query_one(DigitGrid).capacity
+            self.position = min(max(target, 0), len(self.chosen) - 1)
+            self.show_current()
+
+    def action_toggle_grid(self) -> None:
+        self.grid_view = not self.grid_view
+
+    def action_open(self) -> None:
+        """Grid: the selected image in the single view."""
+        self.grid_view = False
 
     def action_move_to(self, position: int) -> None:
         if len(self.chosen):

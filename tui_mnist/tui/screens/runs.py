@@ -1,5 +1,6 @@
-"""The ledger: every run in the runs directory, newest first, to compare, attach to, resume,
-copy or delete.
+"""The ledger: every run in the runs directory, newest first, to compare, attach to (a live
+run) or look back at (an ended one, RunReviewScreen), resume, edit and run again
+(EditSettingsScreen), copy or delete.
 
 Reads the run folders only (tui_mnist.runs.ledger / store), on a thread worker every
 RELOAD_SECONDS; starting or following a trainer is the app's business, asked for with
@@ -25,9 +26,12 @@ from tui_mnist.live.text import percent
 from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, delete_run, list_runs
 from tui_mnist.runs.resume import plan_resume
 from tui_mnist.runs.store import RunFolder
+from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.compare import CompareScreen
 from tui_mnist.tui.screens.delete_dialog import DeleteDialog
+from tui_mnist.tui.screens.edit_settings import EditSettingsScreen
 from tui_mnist.tui.screens.resume_dialog import ResumeChoice, ResumeDialog
+from tui_mnist.tui.screens.run_review import RunReviewScreen
 
 RELOAD_SECONDS = 2.0  # live runs move on: their epochs and states are re-read this often
 SELECTED = "✓"
@@ -52,12 +56,15 @@ class RunsScreen(Screen):
     CSS_PATH = "runs.tcss"
     TITLE = "Runs"
     BINDINGS = [
-        Binding("space", "toggle_select", "select", tooltip="Select the run, or unselect it"),
+        Binding("space", "toggle_select", "mark",
+                tooltip="Select the run (marked ✓) for c to compare, or unselect it"),
         Binding("c", "compare", "compare",
                 tooltip="Compare the selected runs (or the run under the cursor)"),
         # Before the table's own enter, so that the footer shows it (a click still selects).
-        Binding("enter", "open", "attach", priority=True,
-                tooltip="Attach to the live run under the cursor"),
+        Binding("enter", "open", "open", priority=True,
+                tooltip="Attach to the live run under the cursor, or show an ended run's curves"),
+        Binding("e", "edit", "edit",
+                tooltip="Edit the run's settings in the form, then run them again (ctrl+r)"),
         Binding("R", "resume", "resume", key_display="R",
                 tooltip="Continue the run from a checkpoint epoch, in the background"),
         # Not in the footer, which 80 columns fit only without it (f1 and ctrl+p list it).
@@ -102,7 +109,8 @@ class RunsScreen(Screen):
         yield Static(id="runs-heading")
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(id="run-detail")
-        yield Footer()
+        # Compact, and without ctrl+p (f1 lists it): every key fits 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -203,13 +211,11 @@ class RunsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         summary = self.current() if self.is_mounted else None
-        if action in ("toggle_select", "copy_command", "move", "move_to"):
+        if action in ("toggle_select", "copy_command", "move", "move_to", "open", "edit"):
             return summary is not None
         if action == "compare":
             return bool(self.selected or summary)
         # None: shown greyed out in the footer, so the key can be found before it applies.
-        if action == "open":
-            return True if summary is not None and summary.state in LIVE_STATES else None
         if action in ("resume", "delete"):
             return True if summary is not None and summary.state not in LIVE_STATES else None
         return True
@@ -236,19 +242,32 @@ class RunsScreen(Screen):
         summary = self.current()
         if summary is None:
             return
-        if summary.state not in LIVE_STATES:
-            self.notify(
-                f"run {summary.id} is {summary.state}: only a live run can be attached "
-                "(R resumes it, c shows its curves)",
-                severity="warning",
-            )
-            return
         try:
-            config = RunFolder(summary.path).train_config()
+            config = self.config_of(summary)
         except EngineError as error:
             self.notify(str(error), severity="error")
             return
-        self.post_message(self.AttachRequested(Path(summary.path), config))
+        if summary.state in LIVE_STATES:
+            self.post_message(self.AttachRequested(Path(summary.path), config))
+        else:  # its curves and result, read-only (its folder is read by the screen's worker)
+            self.app.push_screen(RunReviewScreen(Path(summary.path), config))
+
+    def action_edit(self) -> None:
+        summary = self.current()
+        if summary is None:
+            return
+        try:
+            config = self.config_of(summary)
+        except EngineError as error:
+            self.notify(str(error), severity="error")
+            return
+        self.app.push_screen(EditSettingsScreen(config, summary.id))
+
+    @staticmethod
+    def config_of(summary: RunSummary) -> TrainConfig:
+        """The run's settings, as the last reading of its folder found them (raises
+        ConfigError)."""
+        return TrainConfig.from_dict(summary.config).validated()
 
     def action_resume(self) -> None:
         summary = self.current()
@@ -316,8 +335,7 @@ class RunsScreen(Screen):
     def action_copy_command(self) -> None:
         summary = self.current()
         if summary is not None:
-            self.app.copy_to_clipboard(summary.command)
-            self.notify("command line copied to the clipboard", timeout=3)
+            copy_text(self.app, "command line", summary.command)
 
     def action_back(self) -> None:
         self.dismiss()

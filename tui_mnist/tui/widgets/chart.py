@@ -37,6 +37,7 @@ class Series:
     ys: Sequence[float]
     marker: str  # "hd" (quadrant blocks) or one ASCII character: tells series apart without colour
     color: str  # a plotext colour name from the 16 basic ones
+    lines: bool = True  # joined by lines; False: points only (compare interleaves runs' points)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def chart_text(
         plt.plotsize(width, height)
         plt.limit_size(False, False)
         for one, xs, ys in points:
-            plt.plot(
+            (plt.plot if one.lines else plt.scatter)(
                 thin(xs, width),
                 thin(ys, width),
                 marker=one.marker,
