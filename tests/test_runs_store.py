@@ -100,6 +100,18 @@ def test_the_list_is_newest_first(tmp_path):
     assert [s.id for s in list_runs(tmp_path)] == [vanished.name, stopped.name, done.name]
 
 
+def test_runs_started_in_the_same_second_list_in_the_order_they_started(tmp_path, monkeypatch):
+    # Their random suffixes sort the other way round: the later run must still come first.
+    ids = iter(["20250612-093000-ffff", "20250612-093000-0000"])
+    monkeypatch.setattr(store, "new_run_id", lambda: next(ids))
+    first = RunFolder.create(tmp_path, CONFIG)
+    second = RunFolder.create(tmp_path, CONFIG)
+    written = first.config_file.stat().st_mtime_ns
+    os.utime(second.config_file, ns=(written + 1000, written + 1000))
+    assert [s.id for s in list_runs(tmp_path)] == [second.id, first.id]
+    assert find_run(tmp_path, "last").id == second.id
+
+
 def test_deleting_a_run_removes_its_folder_but_never_a_live_run(tmp_path):
     kept, gone = RunFolder.create(tmp_path, CONFIG), RunFolder(three_runs(tmp_path)[1])
     delete_run(gone)

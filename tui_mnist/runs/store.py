@@ -248,12 +248,23 @@ class RunFolder:
 
 
 def run_folders(runs_dir: Path) -> list[RunFolder]:
-    """Every run folder, oldest first (ids sort by start time)."""
+    """Every run folder, oldest first. Ids sort by start time to the second; runs started
+    within the same second (their random suffixes would decide) by when their config.json,
+    written once at creation, was written."""
     try:
-        names = sorted(os.listdir(runs_dir))
+        names = os.listdir(runs_dir)
     except OSError:
         return []
-    return [RunFolder(Path(runs_dir) / name) for name in names if RUN_ID.fullmatch(name)]
+    folders = [RunFolder(Path(runs_dir) / name) for name in names if RUN_ID.fullmatch(name)]
+    return sorted(folders, key=_start_order)
+
+
+def _start_order(folder: RunFolder) -> tuple[str, int]:
+    try:
+        written = folder.config_file.stat().st_mtime_ns
+    except OSError:
+        written = 0
+    return folder.id[:len("YYYYmmdd-HHMMSS")], written
 
 
 def find_run(runs_dir: Path, reference: str) -> RunFolder:
