@@ -319,13 +319,20 @@ async def test_v_shows_the_filter_as_a_grid_labelled_with_predictions(source, pr
         assert grid.cells == [] and "none match (a: all)" in counts(app)
 
 
+
+async def grid_view(pilot, screen) -> DigitGrid:
+    """Switch `screen` to its grid (v) and wait for a full page of cells."""
+    await pilot.press("v")
+    grid = screen.query_one(DigitGrid)
+    await until(pilot, lambda: len(grid.cells) == grid.capacity, what="a full page")
+    return grid
+
 async def test_grid_keys_move_page_and_open_the_selected_image(source):
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await predicted(pilot)
-        await pilot.press("v")
-        grid = screen.query_one(DigitGrid)
-        await until(pilot, lambda: len(grid.cells) == grid.capacity >= 6, what="a full page")
+        grid = await grid_view(pilot, screen)
+        assert grid.capacity >= 6
         columns, capacity = grid.columns, grid.capacity
         await pilot.press("j", "right")
         assert grid.selected == 2 and screen.current_index == 2
@@ -352,9 +359,7 @@ async def test_the_grid_draws_each_picture_once_and_repaints_only_the_selection(
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await predicted(pilot)
-        await pilot.press("v")
-        grid = screen.query_one(DigitGrid)
-        await until(pilot, lambda: len(grid.cells) == grid.capacity, what="a full page")
+        grid = await grid_view(pilot, screen)
         cell = grid.cells[3]
         assert grid.picture_lines(cell) is grid.picture_lines(cell)
         assert grid.label_line(cell, selected=False) is grid.label_line(cell, selected=False)
@@ -390,9 +395,7 @@ async def test_no_color_draws_the_grid_with_the_ramp_and_marks_the_selection(sou
     app = Host(source)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await predicted(pilot)
-        await pilot.press("v")
-        grid = screen.query_one(DigitGrid)
-        await until(pilot, lambda: len(grid.cells) == grid.capacity, what="a full page")
+        await grid_view(pilot, screen)
         text = "\n".join(grid_text(app))
         assert UPPER_HALF not in text and "@" in text
         assert text.count("▸") == 1

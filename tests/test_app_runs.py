@@ -304,15 +304,20 @@ async def test_a_failed_reading_of_the_runs_is_told_once_and_the_app_goes_on(
 # Moving in the list, and deleting from it (run folders written by hand).
 
 
+
+async def open_ledger(pilot) -> RunsScreen:
+    """Open the runs list (ctrl+o) and wait until its worker has listed the runs."""
+    await pilot.press("ctrl+o")
+    ledger = await until(pilot, lambda: isinstance(pilot.app.screen, RunsScreen) and pilot.app.screen)
+    await pilot.app.workers.wait_for_complete()
+    await until(pilot, lambda: ledger.current() is not None)
+    return ledger
+
 async def test_the_ledger_moves_with_j_k_home_end_g_and_shift_g(tmp_path):
     done, stopped, vanished = three_runs(tmp_path)
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
-        ledger = app.screen
-        await app.workers.wait_for_complete()
-        await until(pilot, lambda: ledger.current() is not None)
+        ledger = await open_ledger(pilot)
         visited = []
         for key in ("j", "j", "j", "k", "home", "end", "g", "G", "k"):
             await pilot.press(key)
@@ -333,11 +338,7 @@ async def test_a_run_is_deleted_after_a_confirmation_and_a_live_run_never(tmp_pa
     RunFolder(vanished).write_status(live_status())  # its trainer is back: live
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
-        ledger = app.screen
-        await app.workers.wait_for_complete()
-        await until(pilot, lambda: ledger.current() is not None)
+        ledger = await open_ledger(pilot)
         assert ledger.current().state == "running"
         await pilot.press("delete")  # greyed out for a live run
         assert app.screen is ledger and RunFolder(vanished).read_config()
