@@ -67,14 +67,20 @@ async def test_batch_progress_is_coalesced_by_the_clock_but_epochs_are_not():
     assert len([e for e in events if isinstance(e, EpochProgress)]) == 2
 
 
-async def test_pause_step_resume_and_stop():
-    session = fake_session(batches_per_epoch=3, delay=0.002)
+
+async def paused_run(**trainer_options):
+    """A long run on a fake trainer, paused once it has trained: (session, its event stream,
+    the step it paused at)."""
+    session = fake_session(**trainer_options)
     await session.start(CONFIG.with_changes(epochs=1000))
     stream = session.events()
     await next_event(stream, Batches)
     session.pause()
     assert (await next_event(stream, StateChanged)).state == "paused"
-    paused_at = (await session.snapshot()).step
+    return session, stream, (await session.snapshot()).step
+
+async def test_pause_step_resume_and_stop():
+    session, stream, paused_at = await paused_run(batches_per_epoch=3, delay=0.002)
 
     session.step("batch")
     stepped = await next_event(stream, Batches)
@@ -97,13 +103,7 @@ async def test_pause_step_resume_and_stop():
 
 async def test_quick_steps_while_paused_each_train_one_batch():
     """Issue 11: presses of n faster than a batch were dropped while a step was under way."""
-    session = fake_session(batches_per_epoch=1000, delay=0.02)
-    await session.start(CONFIG.with_changes(epochs=1000))
-    stream = session.events()
-    await next_event(stream, Batches)
-    session.pause()
-    assert (await next_event(stream, StateChanged)).state == "paused"
-    paused_at = (await session.snapshot()).step
+    session, stream, paused_at = await paused_run(batches_per_epoch=1000, delay=0.02)
 
     for _ in range(10):  # all within the first step's batch (0.02 s)
         session.step("batch")
