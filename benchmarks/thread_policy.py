@@ -5,7 +5,8 @@ cores, per batch size, alternating in short chunks so a shared machine's load hi
 
 Prints samples/s for each thread count, median and best chunk (the best chunk is the one
 least disturbed by other processes: the speed on a machine of one's own), the ratio of the
-medians, and the engine's automatic choice (`engine.threads.auto_threads`).
+medians, and the static choice the other benchmarks make for --threads 0
+(`_bench.threads_for`; runs themselves tune at run time, see thread_load.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import load_dataset
 from tui_mnist.engine.progress import BatchProgress
 from tui_mnist.engine.settings import layer_widths
-from tui_mnist.engine.threads import auto_threads
 from tui_mnist.engine.training import Trainer
 
 CHUNK_SAMPLES = 20_000
@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     print(f"machine: {_bench.machine_line()}")
     print(f"784-{'-'.join(map(str, hidden))}-10 ReLU, momentum; samples/s over {args.rounds} "
           "alternating chunks, median (best)")
-    print(f"{'batch':>6}{'1 thread':>20}{f'{cores} threads':>20}{'ratio':>7}  auto")
+    print(f"{'batch':>6}{'1 thread':>20}{f'{cores} threads':>20}{'ratio':>7}  static")
     for batch_size in (int(b) for b in args.batches.split(",")):
         config = TrainConfig(hidden=hidden, batch_size=batch_size, epochs=10_000)
         batches = max(1, CHUNK_SAMPLES // batch_size)
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         cells = "".join(
             f"{_bench.median(rates[n]):>11,.0f} ({max(rates[n]):>7,.0f})" for n in rates
         )
-        print(f"{batch_size:>6}{cells}{many / one:>7.2f}{auto_threads(batch_size):>6}")
+        print(f"{batch_size:>6}{cells}{many / one:>7.2f}{_bench.threads_for(0, batch_size):>6}")
     return 0
 
 

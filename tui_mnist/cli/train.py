@@ -17,7 +17,7 @@ from tui_mnist.cli.lines import ProgressBar, epoch_line, final_line
 from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say, warn
 from tui_mnist.cli.parser import config_from_args, typed_settings
 from tui_mnist.engine.progress import EpochProgress, RunFinished
-from tui_mnist.engine.threads import auto_threads, set_blas_threads
+from tui_mnist.engine.threads import pool_threads, set_blas_threads
 from tui_mnist.live.events import Batches, Event
 
 
@@ -44,7 +44,7 @@ def train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     except EngineError as error:
         print(f"tui-mnist: {error}", file=sys.stderr)
         return EXIT_ERROR
-    set_blas_threads(config.threads or auto_threads(config.batch_size))
+    set_blas_threads(pool_threads(config.threads))
     return run_guarded(lambda: _train(target, runs_dir, args))
 
 

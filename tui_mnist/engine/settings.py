@@ -190,7 +190,8 @@ SETTINGS: tuple[Setting, ...] = (
         "test_each_epoch", "test each epoch", "Also measure the test set after every epoch.", form_column="right"
     ),
     Setting(
-        "threads", "threads", "BLAS threads; 0: automatic (one for batches of 32 or fewer, else every core).",
+        "threads", "threads", "BLAS threads; 0: automatic (times the run's own batches on 1, 2, ... cores and keeps "
+        "the fastest, again when the machine's load changes). A fixed count repeats a run bit for bit.",
         whole, form_column="right",
     ),
 )

@@ -17,6 +17,7 @@ from typing import Any
 
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
+from tui_mnist.engine.threads import ThreadTuner
 from tui_mnist.live.events import Batches, Event, StateChanged, StepUnit
 
 PROGRESS_INTERVAL = 0.1  # seconds: batch progress reaches the UI at most ~10 times a second
@@ -143,8 +144,11 @@ class Driver:
         emit: Callable[[Event], None],
         clock: Callable[[], float] = time.perf_counter,
         interval: float = PROGRESS_INTERVAL,
+        tuner: ThreadTuner | None = None,
     ):
+        """`tuner` (automatic threads) is fed every batch's timing."""
         self.trainer = trainer
+        self.tuner = tuner
         self.controls = controls
         self.emit = emit
         self.clock = clock
@@ -169,7 +173,7 @@ class Driver:
             self.emit(StateChanged(state))
 
     def _pull(self) -> None:
-        trainer, controls, pending = self.trainer, self.controls, self.pending
+        trainer, controls, pending, tuner = self.trainer, self.controls, self.pending, self.tuner
         records = trainer.run()
         deadline = self.clock() + self.interval
         while True:
@@ -186,6 +190,8 @@ class Driver:
                 return
             if type(record) is BatchProgress:
                 pending.append(record)
+                if tuner is not None:
+                    tuner.observe(record.samples, record.seconds)
                 if controls.step_unit == "batch":
                     controls.finish_step("batch")
                 else:

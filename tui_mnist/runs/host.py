@@ -17,6 +17,7 @@ from tui_mnist.engine.checkpoint import save_checkpoint
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.engine.threads import threads_for_run
 from tui_mnist.engine.training import Trainer
 from tui_mnist.live.driver import Controls, Driver, copy_network
 from tui_mnist.live.events import (
@@ -70,7 +71,8 @@ class RunHost:
             self.server.start()
             self._record_inherited_scale()
             self._write_status()
-            Driver(self.trainer, self.controls, self._emit).run()
+            tuner = threads_for_run(self.trainer.config.threads)
+            Driver(self.trainer, self.controls, self._emit, tuner=tuner).run()
         except BaseException as error:
             self._record_failure(error)
             raise

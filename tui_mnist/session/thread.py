@@ -14,7 +14,7 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Dataset
 from tui_mnist.engine.errors import EngineError, ModelFileError
 from tui_mnist.engine.model_io import save_model
-from tui_mnist.engine.threads import auto_threads, limit_blas_threads
+from tui_mnist.engine.threads import threads_for_run
 from tui_mnist.engine.training import Trainer, load_data_for
 from tui_mnist.live.driver import PROGRESS_INTERVAL, Controls, Driver, copy_network
 from tui_mnist.live.events import Event, LearningRateScaled, RunFailed, RunStarted, StateChanged, StepUnit
@@ -64,11 +64,11 @@ class ThreadSession:
         try:
             self._emit(StateChanged("loading"))
             data = self._load_data(config)
-            limit_blas_threads(config.threads or auto_threads(config.batch_size))
+            tuner = threads_for_run(config.threads)
             trainer = self._trainer_factory(config, data)
             self._data, self._trainer = data, trainer
             self._emit(RunStarted.of(trainer))
-            Driver(trainer, self._controls, self._emit, self._clock, self._interval).run()
+            Driver(trainer, self._controls, self._emit, self._clock, self._interval, tuner).run()
         except EngineError as error:
             self._emit(RunFailed(str(error)))
         except Exception as error:  # a bug must still reach the user as a message, not a crash
