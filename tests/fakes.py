@@ -368,3 +368,47 @@ def three_runs(runs_dir: Path) -> list[Path]:
         write_run(runs_dir, "20250613-080000-cc33", base.with_changes(epochs=10), "running",
                   val_curve(2, 0.88, 0.05)),
     ]
+
+
+def shown_run_ids(ledger) -> list[str]:
+    """The run ids the runs list (`ledger`, a RunsScreen) shows, top to bottom."""
+    table = ledger.query_one("#runs-table")
+    return [str(table.get_row_at(row)[1]).strip() for row in range(table.row_count)]
+
+
+def shown_text(screen, selector: str) -> str:
+    """The text of the Static `selector` on `screen`, as drawn."""
+    return str(screen.query_one(selector).render())
+
+
+# --- keys in a form ------------------------------------------------------------------------
+# Each key a Pilot presses waits for the app to go idle, a repaint: ~0.06 s, a tab that moves
+# focus ~0.15 s (more on two busy cores). Press the keys a test is about, not the way to them.
+
+async def retype(pilot, selector: str, text: str) -> None:
+    """Focus the text field `selector` with its text selected, as tab leaves it, and type `text`
+    over it (backspace, for none). Each press waits for the app to handle its key."""
+    field = pilot.app.screen.query_one(selector)
+    field.focus()
+    field.select_all()
+    await pilot.press(*(text or ["backspace"]))
+
+
+async def paste(pilot, text: str) -> None:
+    """Paste `text` into the focused widget, as a terminal delivers a paste: one event however
+    long (typed, a 70-character path cost ~5 s)."""
+    from textual import events
+
+    pilot.app.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def tab_to(pilot, selector: str) -> None:
+    """Focus what precedes `selector` in the screen's focus order and press tab once: what tab
+    does, without a key press (and a repaint) for every field on the way."""
+    screen = pilot.app.screen
+    target = screen.query_one(selector)
+    chain = screen.focus_chain
+    chain[chain.index(target) - 1].focus()
+    await pilot.press("tab")
+    assert pilot.app.focused is target, f"tab went to {pilot.app.focused}, not {selector}"

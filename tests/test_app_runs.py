@@ -612,3 +612,244 @@ async def test_an_ended_run_is_read_on_a_worker_while_the_screen_answers(tmp_pat
         await app.workers.wait_for_complete()
         await until(pilot, lambda: review.state == "stopped", what="the run read")
         assert len(review.view.epoch_rows) == 3 and len(readers) == 1
+
+
+# Notes on runs, the filter and the orders of the list (run folders written by hand).
+
+
+def test_a_note_is_kept_atomically_in_the_run_folder_and_read_back(tmp_path):
+    from fakes import val_curve, write_run
+
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.runs.ledger import summarize
+    from tui_mnist.runs.notes import note_file, note_tags, read_note, write_note
+    from tui_mnist.runs.store import read_json
+
+    folder = RunFolder(write_run(tmp_path, "20250612-093000-aa11", TrainConfig(epochs=2), "done",
+                                 val_curve(2, 0.9, 0.05)))
+    assert read_note(folder) == "" and summarize(folder).note == ""
+    write_note(folder, "  wide net #Keep #lr-test \n")
+    assert note_file(folder) == folder.path / "note.json"
+    document = read_json(note_file(folder))
+    assert document["note"] == "wide net #Keep #lr-test" and document["updated"]
+    assert read_note(folder) == summarize(folder).note == "wide net #Keep #lr-test"
+    assert note_tags(read_note(folder)) == ["#keep", "#lr-test"]
+    assert note_tags("# alone, c#, and #") == []
+    assert os.stat(note_file(folder)).st_mode & 0o777 == 0o600  # like the run's other files
+    assert sorted(os.listdir(folder.path)) == [
+        "checkpoints", "config.json", "metrics.jsonl", "note.json", "status.json",
+    ]  # no temporary file left beside it
+    write_note(folder, "   ")  # an empty note is no note
+    assert not note_file(folder).exists() and read_note(folder) == ""
+    for damaged in ("{not json", '["a", "list"]', '{"note": 42}', '{"other": "x"}'):
+        note_file(folder).write_text(damaged)
+        assert read_note(folder) == "" and summarize(folder).note == ""
+    note_file(folder).write_bytes(b'{"note": "\xff"}')  # not UTF-8
+    assert read_note(folder) == ""
+
+
+async def open_note_dialog(pilot):
+    """Press n in the runs list; returns the note dialog and its input, once focused."""
+    from textual.widgets import Input
+
+    from tui_mnist.tui.screens.note_dialog import NoteDialog
+
+    await pilot.press("n")
+    dialog = await until(pilot, lambda: isinstance(pilot.app.screen, NoteDialog) and pilot.app.screen,
+                         what="the note dialog")
+    field = dialog.query_one("#note", Input)
+    await until(pilot, lambda: pilot.app.focused is field, what="the note's input focused")
+    return dialog, field
+
+
+async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path):
+    from fakes import shown_text
+
+    from tui_mnist.runs.store import read_json
+
+    done, stopped, vanished = three_runs(tmp_path)
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        await pilot.press("j")  # the stopped run
+        dialog, field = await open_note_dialog(pilot)
+        assert field.value == ""
+        assert f"run {stopped.name}" in dialog.query_one("#note-box").border_title
+        await pilot.press(*"wide net #keep", "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        assert read_json(stopped / "note.json")["note"] == "wide net #keep"
+        assert ledger.current().id == stopped.name and ledger.current().note == "wide net #keep"
+        assert shown_text(ledger, "#run-detail").splitlines()[0] == "note: wide net #keep"
+        await app.workers.wait_for_complete()  # read again from the folders: the same note
+        assert ledger.current().note == "wide net #keep"
+
+        dialog, field = await open_note_dialog(pilot)  # esc leaves the note as it was
+        assert field.value == "wide net #keep"
+        await pilot.press("x", "escape")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        assert read_json(stopped / "note.json")["note"] == "wide net #keep"
+        assert ledger.current().note == "wide net #keep"
+        await open_note_dialog(pilot)  # what is typed goes after the note
+        await pilot.press(*" #more", "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+
+        await pilot.press("escape")  # leave the list, and open it again
+        await until(pilot, lambda: isinstance(app.screen, ConfigureScreen), what="the form")
+        ledger = await listed(pilot)
+        await pilot.press("j")
+        assert ledger.current().id == stopped.name
+        assert ledger.current().note == "wide net #keep #more"
+        assert shown_text(ledger, "#run-detail").startswith("note: wide net #keep #more\n")
+
+        # A long note is cut to the detail's one line.
+        dialog, field = await open_note_dialog(pilot)
+        await pilot.press("ctrl+u", *("a long note " * 10), "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        first_line = shown_text(ledger, "#run-detail").splitlines()[0]
+        assert first_line.startswith("note: a long note a long") and first_line.endswith("…")
+        assert len(first_line) == ledger.query_one("#run-detail").content_size.width
+        assert read_json(stopped / "note.json")["note"] == " ".join(["a long note"] * 10)
+
+        # An emptied note removes the file.
+        dialog, field = await open_note_dialog(pilot)
+        await pilot.press("ctrl+u", "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        assert not (stopped / "note.json").exists() and ledger.current().note == ""
+        assert not shown_text(ledger, "#run-detail").startswith("note:")
+    assert app.notes == []
+
+
+async def test_a_live_run_takes_a_note_while_it_trains(tmp_path):
+    from tui_mnist.runs.notes import read_note
+
+    done, stopped, vanished = three_runs(tmp_path)
+    RunFolder(vanished).write_status(live_status())  # its trainer is back: live
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        assert ledger.current().id == vanished.name and ledger.current().state == "running"
+        await open_note_dialog(pilot)
+        await pilot.press(*"still going #watch", "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        await app.workers.wait_for_complete()
+        assert read_note(RunFolder(vanished)) == "still going #watch"
+        assert ledger.current().note == "still going #watch" and ledger.current().state == "running"
+    assert app.notes == []
+
+
+async def test_a_damaged_note_shows_the_run_without_a_note(tmp_path):
+    from fakes import shown_run_ids, shown_text
+
+    from tui_mnist.runs.store import read_json
+
+    done, stopped, vanished = three_runs(tmp_path)
+    (done / "note.json").write_text('{"note": "cut sho')
+    (stopped / "note.json").write_text('{"note": 42}')
+    (vanished / "note.json").write_bytes(b"\xff\xfe")
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        assert shown_run_ids(ledger) == [vanished.name, stopped.name, done.name]
+        assert [ledger.runs[run].note for run in shown_run_ids(ledger)] == ["", "", ""]
+        await pilot.press("end")
+        assert shown_text(ledger, "#run-detail") == RunFolder(done).read_config()["command"]
+        _, field = await open_note_dialog(pilot)  # a new note replaces the damaged file
+        assert field.value == ""
+        await pilot.press(*"fixed", "enter")
+        await until(pilot, lambda: app.screen is ledger, what="the list again")
+        assert read_json(done / "note.json")["note"] == "fixed"
+    assert app.notes == []
+
+
+async def test_the_filter_narrows_the_list_by_text_and_by_tag_and_esc_restores_it(tmp_path):
+    from fakes import shown_run_ids, shown_text
+    from textual.widgets import DataTable, Input
+
+    from tui_mnist.runs.notes import write_note
+
+    done, stopped, vanished = three_runs(tmp_path)
+    write_note(RunFolder(done), "baseline #keep")
+    write_note(RunFolder(stopped), "wide net #Keep #lr-test")
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        table, field = ledger.query_one(DataTable), ledger.query_one("#runs-filter", Input)
+        everything = [vanished.name, stopped.name, done.name]
+        assert not field.display and app.focused is table
+
+        await pilot.press("slash")
+        await until(pilot, lambda: app.focused is field, what="the filter focused")
+        await pilot.press(*"ADAM")  # in the command line, any case
+        await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name], what="the adam run")
+        assert shown_text(ledger, "#runs-heading").startswith(f"1 of 3 runs in {tmp_path}")
+        await pilot.press("escape")
+        await until(pilot, lambda: shown_run_ids(ledger) == everything, what="every run again")
+        assert app.focused is table and not field.display and field.value == ""
+        assert shown_text(ledger, "#runs-heading").startswith(f"3 runs in {tmp_path}")
+
+        await pilot.press("slash", *"#keep")
+        await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name, done.name],
+                    what="the runs tagged #keep")
+        await pilot.press("backspace", "backspace", "backspace")  # "#k": a tag's beginning
+        assert shown_run_ids(ledger) == [stopped.name, done.name]
+        await pilot.press("ctrl+u", *"#lr")
+        await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name], what="#lr-test")
+        await pilot.press("ctrl+u", *"#net")  # a word of a note, but no tag
+        await until(pilot, lambda: shown_run_ids(ledger) == [], what="no run")
+        assert shown_text(ledger, "#run-detail") == "No run matches the filter: esc clears it."
+        await pilot.press("ctrl+u", *"784-128 stale")  # every word: its network and its state
+        await until(pilot, lambda: shown_run_ids(ledger) == [vanished.name], what="the stale run")
+
+        # Typed g, G, home, end and enter are the filter's: enter goes back to the list, which
+        # keeps the filter; j and k then move in it.
+        await pilot.press("ctrl+u", *"0612 g", "backspace", "home", "end")
+        await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name, done.name],
+                    what="the runs of June 12")
+        assert field.value == "0612 " and ledger.current().id == stopped.name
+        await pilot.press("enter")
+        await until(pilot, lambda: app.focused is table, what="the list focused")
+        assert field.display and shown_run_ids(ledger) == [stopped.name, done.name]
+        await pilot.press("j")
+        assert ledger.current().id == done.name
+        await pilot.press("escape")  # clears the filter, then leaves
+        await until(pilot, lambda: shown_run_ids(ledger) == everything, what="every run again")
+        assert ledger.current().id == done.name and app.screen is ledger
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfigureScreen), what="the form")
+    assert app.notes == []
+
+
+async def test_s_cycles_the_orders_of_the_list(tmp_path):
+    from fakes import shown_run_ids, shown_text
+
+    from tui_mnist.runs.notes import write_note
+
+    done, stopped, vanished = three_runs(tmp_path)  # best val 96.09%, 96.70%, 91.20%
+    write_note(RunFolder(vanished), "#keep")
+    write_note(RunFolder(done), "#keep")
+    app = RecordingApp(runs_dir=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        ledger = await listed(pilot)
+        orders = []
+        for _ in range(5):
+            heading = shown_text(ledger, "#runs-heading")
+            orders.append((heading[heading.index("· ") + 2:], shown_run_ids(ledger),
+                           ledger.current().id))
+            await pilot.press("s")
+        newest = [vanished.name, stopped.name, done.name]
+        assert orders == [
+            ("newest first", newest, vanished.name),
+            ("best val first", [stopped.name, done.name, vanished.name], stopped.name),
+            ("best test first", [done.name, stopped.name, vanished.name], done.name),  # none last
+            ("most epochs first", [done.name, stopped.name, vanished.name], done.name),
+            ("newest first", newest, vanished.name),
+        ]
+        assert shown_text(ledger, "#runs-heading").endswith("· best val first")  # pressed 5 times
+        await pilot.press("slash", *"#keep")  # the order holds in a filtered list
+        await until(pilot, lambda: shown_run_ids(ledger) == [done.name, vanished.name],
+                    what="the #keep runs, best val first")
+        assert shown_text(ledger, "#runs-heading").endswith("· best val first")
+        await app.workers.wait_for_complete()  # a new reading of the folders keeps both
+        await ledger.reload().wait()
+        await pilot.pause()
+        assert shown_run_ids(ledger) == [done.name, vanished.name]

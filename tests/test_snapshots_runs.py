@@ -36,3 +36,26 @@ def test_the_ledger(snap_compare, app):
 def test_two_runs_compared(snap_compare, app):
     keys = ("ctrl+o", "down", "space", "down", "space", "c")
     assert snap_compare(app, terminal_size=(80, 24), run_before=pressing(*keys))
+
+
+@pytest.fixture
+def noted_app(tmp_path, monkeypatch):
+    """The three runs, two of them with a note."""
+    from tui_mnist.runs.notes import write_note
+    from tui_mnist.runs.store import RunFolder
+
+    monkeypatch.chdir(tmp_path)
+    done, stopped, vanished = three_runs(Path("runs"))
+    write_note(RunFolder(done), "baseline #keep")
+    write_note(RunFolder(stopped), "wide net, Adam at a small learning rate #keep #lr-test")
+    return RecordingApp(runs_dir=Path("runs"))
+
+
+def test_the_ledger_filtered_by_a_tag_best_val_first(snap_compare, noted_app):
+    keys = ("ctrl+o", "s", "slash", *"#keep", "enter")
+    assert snap_compare(noted_app, terminal_size=(80, 24), run_before=pressing(*keys))
+
+
+def test_a_note_being_written(snap_compare, noted_app):
+    keys = ("ctrl+o", "j", "n", "space", *"#more")
+    assert snap_compare(noted_app, terminal_size=(80, 24), run_before=pressing(*keys))

@@ -15,6 +15,7 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import DataError
 from tui_mnist.live.events import FINAL_STATES
 from tui_mnist.runs import RunError
+from tui_mnist.runs.notes import read_note
 from tui_mnist.runs.store import RunFolder, run_folders
 
 LIVE_STATES = ("starting", "running", "paused")
@@ -95,6 +96,7 @@ class RunSummary:
     error: str | None
     # Changes made while it trained, which `command` does not hold (RunFolder.read_changes).
     changes: list[dict] = field(default_factory=list)
+    note: str = ""  # the user's, with its #tags (runs.notes); "" for none or an unreadable one
 
     @property
     def reproducible(self) -> bool:
@@ -142,6 +144,7 @@ def summarize(folder: RunFolder) -> RunSummary | None:
         config=document["config"],
         error=status.get("error"),
         changes=folder.read_changes(),
+        note=read_note(folder),
     )
 
 

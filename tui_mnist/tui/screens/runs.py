@@ -1,6 +1,7 @@
 """The ledger: every run in the runs directory, newest first, to compare, attach to (a live
 run) or look back at (an ended one, RunReviewScreen), resume, edit and run again
-(EditSettingsScreen), copy or delete.
+(EditSettingsScreen), copy or delete; a note on each run (NoteDialog, kept by runs.notes),
+a filter (`/`: id, state, network, command line, note; `#tag` for a tag) and orders (`s`).
 
 Reads the run folders only (tui_mnist.runs.ledger / store), on a thread worker every
 RELOAD_SECONDS; starting or following a trainer is the app's business, asked for with
@@ -10,26 +11,32 @@ RELOAD_SECONDS; starting or following a trainer is the app's business, asked for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
+from rich.cells import cell_len, set_cell_size
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.live.text import percent
 from tui_mnist.runs.ledger import LIVE_STATES, RunSummary, delete_run, list_runs
+from tui_mnist.runs.notes import note_tags, write_note
 from tui_mnist.runs.resume import plan_resume
 from tui_mnist.runs.store import RunFolder
 from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.compare import CompareScreen
 from tui_mnist.tui.screens.delete_dialog import DeleteDialog
 from tui_mnist.tui.screens.edit_settings import EditSettingsScreen
+from tui_mnist.tui.screens.note_dialog import NoteDialog
 from tui_mnist.tui.screens.resume_dialog import ResumeChoice, ResumeDialog
 from tui_mnist.tui.screens.run_review import RunReviewScreen
 
@@ -52,9 +59,45 @@ def started_short(created: str) -> str:
     return created[5:16].replace("T", " ")
 
 
+def shortened(text: str, width: int) -> str:
+    """`text` on one line of at most `width` cells, cut with "…" if it is longer."""
+    text = " ".join(text.split())
+    return text if cell_len(text) <= width else set_cell_size(text, max(width - 1, 0)) + "…"
+
+
+def descending(value: float | None) -> tuple[bool, float]:
+    """A sort key: the highest value first, a missing one last."""
+    return value is None, -(value or 0.0)
+
+
+# The orders `s` cycles through, named as the heading shows them. Each sorts the newest-first
+# list stably: runs that tie stay newest first.
+ORDERS: dict[str, Callable[[RunSummary], object] | None] = {
+    "newest first": None,
+    "best val first": lambda summary: descending(summary.best_val_acc),
+    "best test first": lambda summary: descending(summary.test_acc),
+    "most epochs first": lambda summary: -summary.epoch,
+}
+
+
+def matches(summary: RunSummary, words: list[str]) -> bool:
+    """Whether the run answers every (lowercased) word of a filter: a word is looked for in
+    its id, state, network, command line (the settings that differ from the defaults) and
+    note; a "#word" must begin one of the note's tags ("#lr" finds "#lr-test")."""
+    text = " ".join((summary.id, state_text(summary), summary.architecture, summary.command,
+                     summary.note)).lower()
+    tags = note_tags(summary.note)
+    return all(
+        any(tag.startswith(word) for tag in tags) if word.startswith("#") and word != "#"
+        else word in text
+        for word in words
+    )
+
+
 class RunsScreen(Screen):
     CSS_PATH = "runs.tcss"
     TITLE = "Runs"
+    AUTO_FOCUS = "#runs-table"  # not the filter above it, hidden until `/`
     BINDINGS = [
         Binding("space", "toggle_select", "mark",
                 tooltip="Select the run (marked ✓) for c to compare, or unselect it"),
@@ -72,7 +115,18 @@ class RunsScreen(Screen):
                 tooltip="Copy the run's tui-mnist train command line"),
         Binding("delete", "delete", "delete", key_display="del",
                 tooltip="Delete the run's folder, after a confirmation (never a live run's)"),
-        Binding("escape", "back", "back", tooltip="Back to the screen before"),
+        # Not in the footer either, which has no room left at 80 columns (f1 and ctrl+p list
+        # them; the heading shows the order, the filter shows itself).
+        Binding("slash", "filter", "filter", key_display="/", show=False,
+                tooltip="Filter the list by words of its id, state, network, command line or "
+                        "note (#tag: a tag); esc clears it"),
+        Binding("n", "note", "note", show=False,
+                tooltip="Write a note on the run (its #words are tags), kept in its folder"),
+        Binding("s", "cycle_sort", "sort", show=False,
+                tooltip="Sort by the next order: newest first, best validation accuracy, best "
+                        "test accuracy, most epochs"),
+        Binding("escape", "back", "back",
+                tooltip="Clear the filter, or back to the screen before"),
         # Moving, as in the inspector and in less; priority: the table's home/end only scroll
         # sideways.
         Binding("j", "move(1)", "down", show=False, tooltip="Next run (older)"),
@@ -104,9 +158,14 @@ class RunsScreen(Screen):
         self.selected: list[str] = []  # run ids, in the order they were picked
         self.shown_rows: list[tuple] | None = None  # None: the folders were never read yet
         self.failure: str | None = None  # why the last reading failed, once told
+        self.filter_words: list[str] = []  # lowercased; every one must match (see `matches`)
+        self.order = next(iter(ORDERS))  # a name in ORDERS
 
     def compose(self) -> ComposeResult:
         yield Static(id="runs-heading")
+        # Shown by `/` (the class -filtering), hidden again when esc clears it.
+        yield Input(placeholder="filter: words or #tags · enter: to the list · esc: clear",
+                    id="runs-filter", compact=True)
         yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True, cell_padding=0)
         yield Static(id="run-detail")
         # Compact, and without ctrl+p (f1 lists it): every key fits 80 columns.
@@ -147,24 +206,44 @@ class RunsScreen(Screen):
         (or, when that run is gone, on its row), and selections of runs still there stay."""
         self.runs = {s.id: s for s in summaries}
         self.selected = [run for run in self.selected if run in self.runs]
-        rows = [self.row(s) for s in summaries]
+        shown = self.arranged(summaries)
+        rows = [self.row(s) for s in shown]
         if rows != self.shown_rows:  # rebuilding moves nothing when nothing changed
             self.shown_rows = rows
             table = self.query_one(DataTable)
             current = self.current_id()
             row_before = table.cursor_row
             table.clear()
-            for row, summary in zip(rows, summaries):
+            for row, summary in zip(rows, shown):
                 table.add_row(*row, key=summary.id)
-            if current in self.runs:
+            if current in {summary.id for summary in shown}:
                 table.move_cursor(row=table.get_row_index(current), animate=False)
             elif rows:
                 table.move_cursor(row=min(row_before, len(rows) - 1), animate=False)
-        count = f"{len(summaries)} run{'s' if len(summaries) != 1 else ''}"
+        runs = f"run{'s' if len(summaries) != 1 else ''}"
+        if not summaries:
+            count = "no runs yet"
+        elif self.filter_words:
+            count = f"{len(shown)} of {len(summaries)} {runs}"
+        else:
+            count = f"{len(summaries)} {runs}"
+        order = f" · {self.order}" if summaries else ""
         picked = f" · {len(self.selected)} selected" if self.selected else ""
-        heading = f"{count if summaries else 'no runs yet'} in {self.runs_dir}{picked}"
+        heading = f"{count} in {self.runs_dir}{order}{picked}"
         self.query_one("#runs-heading", Static).update(heading)
         self.show_detail()
+
+    def arranged(self, summaries: list[RunSummary]) -> list[RunSummary]:
+        """The runs the filter lets through, in the chosen order (`summaries` is newest first)."""
+        shown = [s for s in summaries if matches(s, self.filter_words)]
+        key = ORDERS[self.order]
+        return shown if key is None else sorted(shown, key=key)
+
+    def reshow(self) -> None:
+        """Show the runs as last read again, under the current filter and order (nothing
+        before the first reading)."""
+        if self.shown_rows is not None:
+            self.show_runs(list(self.runs.values()))
 
     def row(self, summary: RunSummary) -> tuple[str, ...]:
         return cells((
@@ -196,22 +275,31 @@ class RunsScreen(Screen):
 
     def show_detail(self) -> None:
         summary = self.current()
-        if summary is None:
+        if summary is None and self.filter_words and self.runs:
+            text = "No run matches the filter: esc clears it."
+        elif summary is None:
             text = "Runs started here or with `tui-mnist train` appear in this list."
         else:
             lines = [summary.command]
+            if summary.note:  # one line, before the command line (which may take two)
+                width = self.query_one("#run-detail").content_size.width or self.size.width - 2
+                lines.insert(0, shortened(f"note: {summary.note}", width))
             parent = summary.parent
             if parent:
                 lines.append(f"continues run {parent['run']} from epoch {parent['epoch']}")
             if summary.error:
                 lines.append(f"error: {summary.error}")
             text = "\n".join(lines)
-        self.query_one("#run-detail", Static).update(text)
+        # Plain text: a note or a command line may hold "[", which markup would take for a tag.
+        self.query_one("#run-detail", Static).update(Content(text))
         self.refresh_bindings()  # which keys apply depends on the run under the cursor
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         summary = self.current() if self.is_mounted else None
-        if action in ("toggle_select", "copy_command", "move", "move_to", "open", "edit"):
+        if action in ("open", "move_to") and self.filter_has_focus():
+            return False  # their keys (priority bindings: enter, home, end, g, G) are typed
+        if action in ("toggle_select", "copy_command", "move", "move_to", "open", "edit",
+                      "note"):
             return summary is not None
         if action == "compare":
             return bool(self.selected or summary)
@@ -338,4 +426,62 @@ class RunsScreen(Screen):
             copy_text(self.app, "command line", summary.command)
 
     def action_back(self) -> None:
-        self.dismiss()
+        if self.has_class("-filtering"):
+            self.clear_filter()
+        else:
+            self.dismiss()
+
+    # --- filter, order and notes ----------------------------------------------------------
+
+    def filter_has_focus(self) -> bool:
+        return self.is_mounted and self.focused is self.query_one("#runs-filter", Input)
+
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        # Focused once shown: a widget with `display: none` takes no focus.
+        self.call_after_refresh(self.query_one("#runs-filter", Input).focus)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.filter_words = event.value.lower().split()
+        self.reshow()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.value.strip():
+            self.query_one(DataTable).focus()  # the filter stays, shown above the list
+        else:
+            self.clear_filter()
+
+    def clear_filter(self) -> None:
+        self.query_one(DataTable).focus()
+        self.remove_class("-filtering")
+        self.query_one("#runs-filter", Input).value = ""
+        self.filter_words = []
+        self.reshow()
+
+    def action_cycle_sort(self) -> None:
+        names = list(ORDERS)
+        self.order = names[(names.index(self.order) + 1) % len(names)]
+        self.reshow()
+        if self.query_one(DataTable).row_count:
+            self.query_one(DataTable).move_cursor(row=0)  # the first in the new order
+
+    def action_note(self) -> None:
+        summary = self.current()
+        if summary is not None:
+            self.app.push_screen(NoteDialog(summary.id, summary.note),
+                                 lambda note: self.keep_note(summary, note))
+
+    def keep_note(self, summary: RunSummary, note: str | None) -> None:
+        if note is None:
+            return
+        try:
+            write_note(RunFolder(summary.path), note)  # a live run's too: its trainer never reads it
+        except OSError as error:
+            self.notify(f"run {summary.id}: cannot keep the note ({error.strerror or error})",
+                        severity="error", timeout=10)
+            return
+        if summary.id in self.runs:  # now; then read again with the others
+            self.runs[summary.id] = replace(self.runs[summary.id], note=note.strip())
+            self.reshow()
+        self.reload()
