@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fakes import make_app, until
+from fakes import make_app, paste, retype, tab_to, until
 from textual.app import App
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
@@ -15,7 +15,8 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.idx import IMAGE_MAGIC, SPLITS
 from tui_mnist.engine.layer_sizes import architecture, parameter_count
 from tui_mnist.engine.presets import PRESETS
-from tui_mnist.tui.screens.configure import FORM_SETTINGS, ConfigureScreen
+from tui_mnist.tui.screens.configure import ConfigureScreen
+from tui_mnist.tui.screens.edit_settings import EditSettingsScreen
 from tui_mnist.tui.screens.help import HelpScreen
 from tui_mnist.tui.screens.runs import RunsScreen
 
@@ -31,22 +32,6 @@ class Host(App):
 
     def on_configure_screen_start_requested(self, message: ConfigureScreen.StartRequested) -> None:
         self.started.append(message.config)
-
-
-async def retype(pilot, field: str, text: str) -> None:
-    """Focus a text field, delete what is there and type `text`, as a user would."""
-    pilot.app.screen.query_one(f"#{field}", Input).focus()
-    await pilot.press("end", "ctrl+u", *text)
-    await pilot.pause()
-
-
-async def tab_to(pilot, widget_id: str) -> None:
-    """Press tab until `#widget_id` has the focus, as a user would."""
-    for _ in range(len(FORM_SETTINGS) + 8):  # once round the form: presets, fields, buttons
-        if pilot.app.focused is not None and pilot.app.focused.id == widget_id:
-            return
-        await pilot.press("tab")
-    raise AssertionError(f"tab never reached #{widget_id}")
 
 
 def shown(app: App, widget_id: str) -> str:
@@ -75,7 +60,7 @@ async def test_an_invalid_field_names_itself_and_blocks_start_until_fixed():
         assert "all settings valid" in shown(app, "#problems")
         assert not start_disabled(app)
 
-        await retype(pilot, "hidden", "12a")
+        await retype(pilot, "#hidden", "12a")
         assert 'hidden layers: "12a" is not a number' in shown(app, "#problems")
         assert start_disabled(app)
         assert "fix the hidden layers" in shown(app, "#parameters")
@@ -93,24 +78,24 @@ async def test_an_invalid_field_names_itself_and_blocks_start_until_fixed():
 async def test_range_rules_come_from_the_config():
     app = Host(TrainConfig(warmup_epochs=2.0))
     async with app.run_test(size=(80, 24)) as pilot:
-        await retype(pilot, "hidden", "-1")  # issue 11: this was "not a number"
+        await retype(pilot, "#hidden", "-1")  # issue 11: this was "not a number"
         assert shown(app, "#problems") == "✗ hidden layers: a layer must have at least 1 unit, not -1"
-        await retype(pilot, "hidden", "128")
-        await retype(pilot, "lr", "0")
-        await retype(pilot, "epochs", "2.5")
-        await retype(pilot, "data_dir", "no-such-dir")
-        await retype(pilot, "dropout", "1")
+        await retype(pilot, "#hidden", "128")
+        await retype(pilot, "#lr", "0")
+        await retype(pilot, "#epochs", "2.5")
+        await retype(pilot, "#data_dir", "gone")
+        await retype(pilot, "#dropout", "1")
         problems = shown(app, "#problems")
         assert "learning rate must be a positive number" in problems
         assert "dropout must be in [0, 1)" in problems
         assert 'epochs: "2.5" is not a whole number' in problems
-        assert 'data directory: "no-such-dir" is not a directory' in problems
+        assert 'data directory: "gone" is not a directory' in problems
         assert start_disabled(app)
 
-        await retype(pilot, "lr", "0.1")
-        await retype(pilot, "epochs", "2")
-        await retype(pilot, "data_dir", "")
-        await retype(pilot, "dropout", "0.5")
+        await retype(pilot, "#lr", "0.1")
+        await retype(pilot, "#epochs", "2")
+        await retype(pilot, "#data_dir", "")
+        await retype(pilot, "#dropout", "0.5")
         # Each field is fine alone; together with the warmup of 2 epochs the run is not.
         assert shown(app, "#problems") == "✗ warmup must be shorter than the run"
         assert start_disabled(app)
@@ -140,9 +125,9 @@ async def test_a_preset_fills_every_field_and_the_summary_follows():
 async def test_start_posts_the_config_the_form_shows():
     app = Host(TrainConfig(warmup_epochs=1.0))
     async with app.run_test(size=(80, 24)) as pilot:
-        await retype(pilot, "hidden", "64, 32")
-        await retype(pilot, "lr", "0.05")
-        await retype(pilot, "batch_size", "32")
+        await retype(pilot, "#hidden", "64, 32")
+        await retype(pilot, "#lr", "0.05")
+        await retype(pilot, "#batch_size", "32")
         app.screen.query_one("#optimizer", Select).focus()
         await pilot.press("enter", "down", "enter")  # momentum -> adam
         await pilot.pause()
@@ -178,15 +163,56 @@ async def test_on_arrival_the_screens_keys_act_instead_of_being_typed():
 async def test_the_focused_field_stands_out_and_its_label_is_marked():
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        await tab_to(pilot, "lr")
+        await tab_to(pilot, "#lr")
         screen = app.screen
         lr, epochs = screen.query_one("#lr", Input), screen.query_one("#epochs", Input)
         assert lr.styles.background != epochs.styles.background  # was a 5 % tint of the same
         assert screen.query_one("#label-lr", Label).has_class("-focused")
-        await tab_to(pilot, "schedule")
+        await tab_to(pilot, "#schedule")
         assert not screen.query_one("#label-lr", Label).has_class("-focused")
         assert screen.query_one("#label-schedule", Label).has_class("-focused")
         assert lr.styles.background == epochs.styles.background
+
+
+async def test_esc_in_a_field_goes_back_to_the_presets_where_the_screens_keys_act():
+    app = make_app()  # the real app: the settings are its first screen, esc there has no other use
+    async with app.run_test(size=(80, 24)) as pilot:
+        configure = app.screen
+        await retype(pilot, "#hidden", "64")
+        await pilot.press("escape")
+        assert app.focused is configure.query_one("#preset-classic")
+        assert configure.query_one("#hidden", Input).value == "64"
+        await pilot.press("2")  # a preset now, not a "2" typed into the field
+        await pilot.pause()
+        assert configure.query_one("#hidden", Input).value == "256"
+
+        optimizer = configure.query_one("#optimizer", Select)
+        optimizer.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: optimizer.expanded, what="the list open")
+        await pilot.press("escape")  # closes the list first
+        await until(pilot, lambda: not optimizer.expanded, what="the list closed")
+        assert app.focused is optimizer
+        await pilot.press("escape")
+        assert app.focused is configure.query_one("#preset-classic")
+
+        await pilot.press("escape")  # on the presets: nothing to leave
+        await pilot.pause()
+        assert app.screen is configure and app.focused is configure.query_one("#preset-classic")
+
+
+async def test_esc_in_a_field_of_a_runs_settings_goes_to_the_presets_then_back():
+    back = Host()  # under the form, as the runs list is
+    async with back.run_test(size=(80, 24)) as pilot:
+        settings = await until(pilot, lambda: isinstance(back.screen, ConfigureScreen) and back.screen,
+                               what="the first screen")
+        form = EditSettingsScreen(TrainConfig(), "20250101-000000-abcd")
+        await back.push_screen(form)
+        await retype(pilot, "#lr", "0.5")
+        await pilot.press("escape")
+        assert back.screen is form and back.focused is form.query_one("#preset-classic")
+        await pilot.press("escape")
+        await until(pilot, lambda: back.screen is settings, what="the screen under the form")
 
 
 @pytest.mark.parametrize("where", ["weight_decay", "schedule", "threads", "preset-best"])
@@ -194,7 +220,7 @@ async def test_back_from_the_runs_list_focus_is_where_it_was(where):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         configure = app.screen
-        await tab_to(pilot, where)
+        await tab_to(pilot, f"#{where}")
         await pilot.press("ctrl+o")
         await until(pilot, lambda: isinstance(app.screen, RunsScreen), what="the runs list")
         await pilot.press("escape")
@@ -209,14 +235,14 @@ async def test_settings_once_only_on_the_command_line_are_set_in_the_form():
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("2")
-        await tab_to(pilot, "nesterov")
+        await tab_to(pilot, "#nesterov")
         await pilot.press("enter", "up", "enter")  # yes -> no
-        await tab_to(pilot, "warmup_epochs")
-        await pilot.press("ctrl+u", *"0.5")
-        await tab_to(pilot, "dtype")
+        await tab_to(pilot, "#warmup_epochs")
+        await pilot.press(*"0.5")  # over the text, which tab selected
+        await tab_to(pilot, "#dtype")
         await pilot.press("enter", "down", "enter")  # float32 -> float64
-        await tab_to(pilot, "threads")
-        await pilot.press("ctrl+u", "1")
+        await tab_to(pilot, "#threads")
+        await pilot.press("1")
         await pilot.pause()
         expected = PRESETS["fast"][1].with_changes(nesterov=False, warmup_epochs=0.5, dtype="float64", threads=1)
         assert app.screen.query_one("#command", TextArea).text == expected.command_line()
@@ -229,7 +255,8 @@ async def test_a_data_directory_must_hold_the_four_idx_files(tmp_path):
     """Issue 11: a folder without them got a ✓, then the run failed after ctrl+r."""
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
-        await retype(pilot, "data_dir", str(tmp_path))
+        await retype(pilot, "#data_dir", "")
+        await paste(pilot, str(tmp_path))  # a path is pasted more often than typed
         assert shown(app, "#problems") == f"✗ data directory: no MNIST IDX files in {tmp_path}"
         assert start_disabled(app)
         await pilot.press("ctrl+r")
@@ -247,7 +274,7 @@ async def test_a_data_directory_must_hold_the_four_idx_files(tmp_path):
         await pilot.pause()
         # One training image: the default 5000 held out for validation would leave none.
         assert shown(app, "#problems") == "✗ validation size must be less than the 1 training images"
-        await retype(pilot, "val", "0")
+        await retype(pilot, "#val", "0")
         assert shown(app, "#problems") == "✓ all settings valid"
         await pilot.press("ctrl+r")
         await pilot.pause()
@@ -260,7 +287,7 @@ async def test_the_memory_a_run_needs_is_shown_and_warned_about_before_the_guard
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         assert shown(app, "#parameters") == "network 784-128-10: 101,770 parameters · needs about 6 MB"
-        await retype(pilot, "hidden", "512,256256")
+        await retype(pilot, "#hidden", "512,256256")
         count = parameter_count((784, 512, 256256, 10))
         assert shown(app, "#parameters") == f"network 784-512-256256-10: {count:,} parameters · needs about 3.9 GB"
         assert shown(app, "#problems") == (

@@ -131,11 +131,8 @@ async def test_stop_while_paused_ends_the_worker():
 
 
 async def test_scaling_the_learning_rate_reaches_the_trainer_even_while_paused():
-    session = fake_session(delay=0.002)
-    await session.start(CONFIG.with_changes(epochs=1000))
-    stream = session.events()
-    session.pause()
-    await next_event(stream, RunStarted)
+    # Paused first: batches trained before the pause still reach the stream, at the old rate.
+    session, stream, _ = await paused_run(delay=0.002)
     session.scale_lr(1.25)
     session.scale_lr(1.25)
     await next_event(stream, LearningRateScaled)

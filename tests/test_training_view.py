@@ -12,7 +12,7 @@ from tui_mnist.engine.progress import BatchProgress, EpochProgress
 from tui_mnist.live.events import RunStarted
 from tui_mnist.tui import training_view
 from tui_mnist.tui.training_view import Smoother, TrainingView, duration
-from tui_mnist.tui.widgets.chart import Axes, Series, chart_text, linear_ticks, log_ticks, thin
+from tui_mnist.tui.widgets.chart import Axes, Chart, Series, chart_text, linear_ticks, log_ticks, thin
 
 
 def batch(step: int, per_epoch: int = 10, loss: float = 1.0) -> BatchProgress:
@@ -116,6 +116,79 @@ def test_the_x_axis_is_in_epochs_with_round_ticks():
     lines = chart_text([TRAIN], 40, 16, colour=False).plain.split("\n")
     assert lines[-1].strip() == "epoch"
     assert lines[-2].split() == ["0", "1", "2", "3"]
+
+
+# The first 40 batches of a run of 1875 batches an epoch (60,000 images, 32 a batch).
+PER_EPOCH = 1875
+EARLY = Series("train", [k / PER_EPOCH for k in range(1, 41)], [2 * 0.5 ** (k / 40) for k in range(1, 41)],
+               "hd", "cyan")
+
+
+def x_ticked_columns(lines: list[str]) -> dict[str, int]:
+    """x tick label -> the column of its mark (┬) on the frame, each label centred on its mark."""
+    marks = [column for column, char in enumerate(lines[-3]) if char == "┬"]
+    labels = list(re.finditer(r"\S+", lines[-2]))
+    assert len(marks) == len(labels)
+    assert all(abs((label.start() + label.end() - 1) / 2 - mark) <= 1 for label, mark in zip(labels, marks))
+    return {label.group(): mark for label, mark in zip(labels, marks)}
+
+
+def test_early_in_the_first_epoch_the_x_ticks_count_batches():
+    """They read 0.000 0.005 0.010 0.015 0.020 (epochs), which says little."""
+    lines = chart_text([EARLY], 40, 12, colour=False, axes=Axes(batches_per_epoch=PER_EPOCH)).plain.split("\n")
+    assert lines[-1].strip() == "batch"
+    assert lines[-2].split() == ["0", "10", "20", "30", "40"]
+
+
+def test_from_a_quarter_of_an_epoch_the_x_ticks_are_round_fractions_of_one():
+    quarter = Series("train", [k / 40 for k in range(1, 11)], [1.0] * 10, "hd", "cyan")
+    lines = chart_text([quarter], 40, 12, colour=False, axes=Axes(batches_per_epoch=PER_EPOCH)).plain.split("\n")
+    assert lines[-1].strip() == "epoch"
+    assert lines[-2].split() == ["0.00", "0.05", "0.10", "0.15", "0.20", "0.25"]
+
+
+def test_without_the_epochs_size_the_x_ticks_stay_in_epochs():
+    lines = chart_text([EARLY], 40, 12, colour=False).plain.split("\n")
+    assert lines[-1].strip() == "epoch"
+    assert lines[-2].split() == ["0.000", "0.005", "0.010", "0.015", "0.020"]
+
+
+def test_x_ticks_in_epochs_are_quarters_but_never_tenths_of_quarters():
+    """A chart 38 wide (at 80 columns) of a tenth of an epoch read 0.000 0.025 0.050 0.075 0.100."""
+    tenth = Series("train", [k / 400 for k in range(1, 41)], [1.0] * 40, "hd", "cyan")
+    lines = chart_text([tenth], 38, 12, colour=False).plain.split("\n")
+    assert lines[-2].split() == ["0.00", "0.05", "0.10"]
+    one = Series("train", [k / 40 for k in range(1, 41)], [1.0] * 40, "hd", "cyan")
+    lines = chart_text([one], 38, 12, colour=False).plain.split("\n")
+    assert lines[-2].split() == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+
+
+@pytest.mark.parametrize(
+    ("axes", "at"),
+    [
+        (Axes(batches_per_epoch=PER_EPOCH), {"10": 10 / PER_EPOCH, "20": 20 / PER_EPOCH, "30": 30 / PER_EPOCH}),
+        (Axes(batches_per_epoch=PER_EPOCH, x_range=(20 / PER_EPOCH, 40 / PER_EPOCH)),
+         {"20": 20 / PER_EPOCH, "30": 30 / PER_EPOCH, "40": 40 / PER_EPOCH}),
+        (Axes(), {"0.005": 0.005, "0.010": 0.01, "0.015": 0.015}),
+    ],
+    ids=["batches", "batches-zoomed", "epochs"],
+)
+def test_a_point_at_an_x_tick_is_drawn_in_the_column_of_its_label(axes, at):
+    points = Series("val", list(at.values()), [1.5] * len(at), "x", "red", lines=False)
+    lines = chart_text([EARLY, points], 60, 12, colour=False, axes=axes).plain.split("\n")
+    plot = lines[marker_row(lines)]
+    drawn = [column for column, char in enumerate(plot) if char == "x"]
+    marks = x_ticked_columns(lines)
+    assert drawn == [marks[label] for label in at]
+
+
+def test_a_zoomed_caption_names_the_window_in_the_unit_of_the_ticks():
+    chart = Chart("loss")
+    assert chart.caption(Axes(x_range=(2.0, 3.0))) == "loss · epochs 2–3"
+    assert chart.caption(Axes(x_range=(20 / PER_EPOCH, 40 / PER_EPOCH), batches_per_epoch=PER_EPOCH)) == (
+        "loss · batches 20–40"
+    )
+    assert chart.caption(Axes(x_range=(0.1, 0.2), batches_per_epoch=60_000)) == "loss · batches 6000–12000"
 
 
 def test_loss_on_a_log_scale_has_ticks_at_1_2_5():

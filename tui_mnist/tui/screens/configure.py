@@ -8,7 +8,8 @@ smaller than the training set, and the memory guard's estimate (engine/memory.py
 with a warning well before the guard would refuse.
 
 Focus starts on the presets, so the screen's own keys (1-3, y, ?) work on arrival; in a text
-field they are typed. Back from another screen, focus returns to the field it left.
+field they are typed, and esc goes back to the presets. Back from another screen, focus returns
+to the field it left.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ COLUMNS = tuple(
     for side in ("left", "right")
 )
 FULL_WIDTH = tuple(setting for setting in FORM_SETTINGS.values() if setting.form_column == "full")
+ESCAPABLE = {*FORM_SETTINGS, "command", "start"}  # where esc goes back to the presets
 
 
 def is_typed(setting: Setting) -> bool:
@@ -298,6 +300,16 @@ class ConfigureScreen(Screen):
         if key in FORM_SETTINGS:
             self.query_one(f"#label-{key}").add_class("-focused")
         self.last_focused = owner
+
+    def on_key(self, event: events.Key) -> None:
+        """Esc in a field (or on start, or the command line) takes focus back to the presets,
+        where the screen's own keys act. A key reaches bindings only after bubbling up to here,
+        so it is not a binding: on the presets, esc is left to the screen's (back, in
+        EditSettingsScreen), and an open Select's list (focused, with no id) closes itself."""
+        if event.key == "escape" and self.focused is not None and self.focused.id in ESCAPABLE:
+            event.stop()
+            event.prevent_default()
+            self.query_one("#presets Button").focus()
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Back from the runs list, the help or a run: focus goes back where it was, not to

@@ -243,14 +243,15 @@ class TrainingScreen(Screen):
         cost = loss.draw_seconds + accuracy.draw_seconds
         self._charts_due = time.perf_counter() + max(REPAINT_INTERVAL, cost / CHART_CPU_SHARE)
         window = h.recent_window() if self.zoomed else None
+        per_epoch = h.started.batches_per_epoch if h.started else 0
         loss.plot([
             Series("train (smoothed)", h.train_x, h.train_loss, "hd", "cyan"),
             Series("val", h.val_x, h.val_loss, "x", "red"),
-        ], Axes(log_y=self.log_loss, x_range=window))
+        ], Axes(log_y=self.log_loss, x_range=window, batches_per_epoch=per_epoch))
         accuracy.plot([
             Series("train (smoothed)", h.train_x, h.train_acc, "hd", "cyan"),
             Series("val", h.val_x, h.val_acc, "x", "red"),
-        ], Axes(x_range=window))
+        ], Axes(x_range=window, batches_per_epoch=per_epoch))
 
     def action_toggle_zoom(self) -> None:
         self.zoomed = not self.zoomed

@@ -28,6 +28,9 @@ from textual.worker import Worker, WorkerState
 MIN_WIDTH = 16
 MIN_HEIGHT = 5
 POINTS_PER_COLUMN = 2
+# Below this far into the first epoch the x ticks count batches (when the chart knows how many
+# an epoch has): fractions of an epoch there need three or four decimals.
+BATCH_TICKS_BELOW = 0.25
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class Axes:
     log_y: bool = False  # values <= 0 are left out on a log scale
     x_range: tuple[float, float] | None = None  # the x window shown; None: from 0 to the last
     x_label: str = "epoch"
+    batches_per_epoch: int = 0  # > 0: early in the first epoch the x ticks count batches
 
 
 def thin(values: Sequence[float], width: int) -> list[float]:
@@ -61,11 +65,11 @@ def thin(values: Sequence[float], width: int) -> list[float]:
     return kept
 
 
-def nice_step(span: float, count: int) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k that cuts `span` into at most `count` steps."""
+def nice_step(span: float, count: int, mantissas: tuple[float, ...] = (1, 2, 2.5, 5)) -> float:
+    """The smallest of `mantissas` x 10^k that cuts `span` into at most `count` steps."""
     raw = span / max(count, 1)
     decade = 10.0 ** math.floor(math.log10(raw))
-    return next(m * decade for m in (1, 2, 2.5, 5, 10) if m * decade >= raw * (1 - 1e-9))
+    return next(m * decade for m in (*mantissas, 10) if m * decade >= raw * (1 - 1e-9))
 
 
 def decimals(step: float) -> int:
@@ -73,9 +77,11 @@ def decimals(step: float) -> int:
     return next((d for d in range(7) if abs(round(step, d) - step) <= 1e-9 * step), 6)
 
 
-def linear_ticks(low: float, high: float, count: int) -> list[tuple[float, str]]:
+def linear_ticks(
+    low: float, high: float, count: int, mantissas: tuple[float, ...] = (1, 2, 2.5, 5)
+) -> list[tuple[float, str]]:
     """At most `count` round values in [low, high], with their labels."""
-    step = nice_step(high - low, count)
+    step = nice_step(high - low, count, mantissas)
     first = math.ceil(low / step - 1e-9)
     places = decimals(step)
     ticks = []
@@ -84,6 +90,30 @@ def linear_ticks(low: float, high: float, count: int) -> list[tuple[float, str]]
         ticks.append((n * step, f"{n * step:.{places}f}"))
         n += 1
     return ticks
+
+
+def x_axis(low: float, high: float, count: int, axes: Axes) -> tuple[list[tuple[float, str]], str]:
+    """The x ticks (at their values in epochs) and the axis's name. While the window ends within
+    the first BATCH_TICKS_BELOW of an epoch, the ticks count batches ("batch 0 20 40"): in
+    epochs they would read 0.000 0.005 0.010, which says little."""
+    per_epoch = axes.batches_per_epoch
+    if not counts_batches(high, axes):
+        # 2.5 x 10^k as quarters of an epoch and up: 0.025 takes a digit more than 0.02 or 0.05.
+        mantissas = (1, 2, 2.5, 5) if nice_step(high - low, count) >= 0.25 else (1, 2, 5)
+        return linear_ticks(low, high, count, mantissas), axes.x_label
+    first, last = low * per_epoch, high * per_epoch
+    raw = max((last - first) / max(count, 1), 1.0)  # whole batches
+    decade = 10 ** math.floor(math.log10(raw))
+    step = next(m * decade for m in (1, 2, 5, 10) if m * decade >= raw * (1 - 1e-9))
+    ticks = [(n, str(n)) for n in range(math.ceil(first / step - 1e-9) * step, math.floor(last + 1e-9) + 1, step)]
+    if len(ticks) < 2:  # a window within a batch or two: fractions of one
+        ticks = linear_ticks(first, last, count, mantissas=(1, 2, 5))
+    return [(n / per_epoch, label) for n, label in ticks], "batch"
+
+
+def counts_batches(high: float, axes: Axes) -> bool:
+    """Whether a window ending at `high` epochs has its x ticks in batches (see x_axis)."""
+    return axes.batches_per_epoch > 0 and high < BATCH_TICKS_BELOW
 
 
 def log_ticks(low: float, high: float, count: int) -> list[tuple[float, str]]:
@@ -149,7 +179,7 @@ def chart_text(
         y_ticks = log_ticks(10**y_low, 10**y_high, max(2, (rows + 1) // 2))
     else:
         y_ticks = linear_ticks(y_low, y_high, max(2, (rows + 1) // 2))
-    x_ticks = linear_ticks(x_low, x_high, max(2, width // 8))
+    x_ticks, x_label = x_axis(x_low, x_high, max(2, width // 8), axes)
     with _PLOTEXT:
         plt.clf()
         plt.theme("pro" if colour else "clear")
@@ -166,7 +196,7 @@ def chart_text(
         plt.ylim(y_low, y_high)
         plt.xticks([t for t, _ in x_ticks], [label for _, label in x_ticks])
         plt.yticks([t for t, _ in y_ticks], [label for _, label in y_ticks])
-        plt.xlabel(axes.x_label)
+        plt.xlabel(x_label)
         built = plt.build()
     # plotext ends some builds with a newline: one row more than it was given.
     return Text.from_ansi(built.rstrip("\n"), no_wrap=True, end="")
@@ -273,7 +303,11 @@ class Chart(Widget):
             parts.append("log scale")
         if axes.x_range is not None:
             low, high = axes.x_range
-            parts.append(f"{axes.x_label}s {low:.3g}–{high:.3g}")
+            if counts_batches(high, axes):
+                per_epoch = axes.batches_per_epoch
+                parts.append(f"batches {round(low * per_epoch, 1):g}–{round(high * per_epoch, 1):g}")
+            else:
+                parts.append(f"{axes.x_label}s {low:.3g}–{high:.3g}")
         return " · ".join(parts)
 
     @staticmethod
