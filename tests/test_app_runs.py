@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from fakes import PATIENCE, SLOW, RecordingApp, small_config, three_runs, until, wait_for
+from fakes import PATIENCE, SLOW, RecordingApp, paste, small_config, three_runs, until, wait_for
 from textual import events
 
 from tui_mnist.runs.client import RunClient
@@ -703,7 +703,9 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
 
         # A long note is cut to the detail's one line.
         dialog, field = await open_note_dialog(pilot)
-        await pilot.press("ctrl+u", *("a long note " * 10), "enter")
+        await pilot.press("ctrl+u")
+        await paste(pilot, "a long note " * 10)
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
         first_line = shown_text(ledger, "#run-detail").splitlines()[0]
         assert first_line.startswith("note: a long note a long") and first_line.endswith("…")
