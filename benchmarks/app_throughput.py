@@ -46,7 +46,7 @@ class Timed:
     """Wraps a session (in-process or detached); notes when the app received the first and the
     last record, and the CPU time the app's own thread (the UI) used in between."""
 
-    started_at = finished_at = ui_cpu = 0.0
+    started_at = finished_at = ui_cpu = app_cpu = 0.0
 
     def __init__(self, session):
         self._session = session
@@ -58,9 +58,11 @@ class Timed:
         async for event in self._session.events():
             if isinstance(event, RunStarted):
                 self.started_at, self.ui_cpu = time.perf_counter(), time.thread_time()
+                self.app_cpu = time.process_time()
             elif isinstance(event, RunFinished):
                 self.finished_at = time.perf_counter()
                 self.ui_cpu = time.thread_time() - self.ui_cpu
+                self.app_cpu = time.process_time() - self.app_cpu
             yield event
 
     @property
@@ -77,8 +79,9 @@ def headless(config: TrainConfig, samples: int) -> float:
 
 
 async def in_app(config: TrainConfig, samples: int, make) -> tuple[float, float]:
-    """Samples per second through the app with sessions from `make`, and the share of a core
-    the UI thread used meanwhile."""
+    """Samples per second through the app with sessions from `make`, and the shares of a core
+    the UI thread and the whole app process (every thread; with the in-process session, the
+    training too) used meanwhile."""
     sessions: list[Timed] = []
 
     def make_session() -> Timed:
@@ -92,7 +95,7 @@ async def in_app(config: TrainConfig, samples: int, make) -> tuple[float, float]
             await asyncio.sleep(0.05)
         assert app.screen.view.latest.samples == samples
     session = sessions[0]
-    return samples / session.seconds, session.ui_cpu / session.seconds
+    return samples / session.seconds, session.ui_cpu / session.seconds, session.app_cpu / session.seconds
 
 
 def main() -> int:
@@ -120,9 +123,10 @@ def main() -> int:
         rates["headless"].append(headless(config, samples))
         line = f"  round {round_number}: headless {rates['headless'][-1]:9,.0f}/s"
         for side, make in makers.items():
-            app_rate, ui_share = asyncio.run(in_app(config, samples, make))
+            app_rate, ui_share, app_share = asyncio.run(in_app(config, samples, make))
             rates[side].append(app_rate)
-            line += f"   {side} {app_rate:9,.0f}/s (UI {100 * ui_share:.0f} % of a core)"
+            line += (f"   {side} {app_rate:9,.0f}/s (UI thread {100 * ui_share:.0f} %, "
+                     f"app process {100 * app_share:.0f} % of a core)")
         print(line)
     shutil.rmtree(runs_dir, ignore_errors=True)
     # Best of N is the primary figure: other load on the machine only ever slows a round down,

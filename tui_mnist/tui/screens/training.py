@@ -37,8 +37,11 @@ from tui_mnist.tui.widgets.progress_line import ProgressLine
 
 # While a run goes, numbers and charts repaint at most every REPAINT_INTERVAL seconds, and the
 # charts less often when drawing them costs more than CHART_CPU_SHARE of a core: every repaint
-# is Python on the UI thread, taken from the training thread's share of the CPU and the GIL.
-REPAINT_INTERVAL = 0.25
+# is Python on the UI thread, taken from the trainer's share of the two cores (and on two BLAS
+# threads it stalls both). At 0.25 s the app used 9 % of a core, at 0.5 s 5 %, and the run went
+# from 0.84 to 0.96 of its headless speed (benchmarks/app_throughput.py). Answers to keys and
+# state changes are shown at once.
+REPAINT_INTERVAL = 0.5
 CHART_CPU_SHARE = 0.02
 LR_FACTOR = 1.25
 ACTIVE = ("loading", "running", "paused", "stopping")
@@ -162,7 +165,7 @@ class TrainingScreen(Screen):
             self.notify(event.message, severity="warning")
             return
         self._numbers_stale = self._charts_stale = True
-        if self.state != "running":  # a step, a key press or the end: show it now
+        if self.state != "running" or isinstance(event, LearningRateScaled):  # a key's answer
             self._show_numbers()
             self._plot()
 
