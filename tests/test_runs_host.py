@@ -67,7 +67,7 @@ def next_of(events, kind, predicate=lambda event: True):
 @pytest.fixture
 def long_run(runs_env):
     """Long enough that the test, not the data, decides when it ends."""
-    run = HostedRun(small_config(epochs=500, batch_size=10))
+    run = HostedRun(small_config(epochs=500, batch_size=10, schedule="constant"))  # lr known
     yield run
     if run.thread.is_alive():
         run.client.stop()

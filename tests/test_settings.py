@@ -37,7 +37,7 @@ SAMPLES = {
     "momentum": "0.5",
     "nesterov": "yes",
     "lr": "0.01",
-    "schedule": "cosine",
+    "schedule": "step",
     "warmup_epochs": "1.5",
     "weight_decay": "1e-4",
     "batch_size": "32",

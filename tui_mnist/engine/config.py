@@ -29,7 +29,7 @@ class TrainConfig:
     nesterov: bool = False
     weight_decay: float = 0.0
     dropout: float = 0.0  # probability of zeroing a hidden unit's output while training
-    schedule: str = "constant"
+    schedule: str = "cosine"
     warmup_epochs: float = 0.0
     seed: int = 0
     val: int = 5000
