@@ -26,7 +26,7 @@ async def test_a_real_run_through_the_app(runs_env, small_data, tmp_path):
         assert f"{100 * finished.test_acc:.2f}" in str(screen.query_one("#result-digits").value)
 
         await pilot.press("ctrl+s")
-        app.screen.query_one("#path").value = str(tmp_path / "model.npz")
+        app.screen.query_one("#answer").value = str(tmp_path / "model.npz")
         await pilot.press("enter")
         await until(pilot, lambda: (tmp_path / "model.npz").exists())
         await pilot.press("i")

@@ -657,7 +657,7 @@ async def open_note_dialog(pilot):
     await pilot.press("n")
     dialog = await until(pilot, lambda: isinstance(pilot.app.screen, NoteDialog) and pilot.app.screen,
                          what="the note dialog")
-    field = dialog.query_one("#note", Input)
+    field = dialog.query_one("#answer", Input)
     await until(pilot, lambda: pilot.app.focused is field, what="the note's input focused")
     return dialog, field
 
@@ -674,7 +674,7 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
         await pilot.press("j")  # the stopped run
         dialog, field = await open_note_dialog(pilot)
         assert field.value == ""
-        assert f"run {stopped.name}" in dialog.query_one("#note-box").border_title
+        assert f"run {stopped.name}" in dialog.query_one("#ask").border_title
         await pilot.press(*"wide net #keep", "enter")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
         assert read_json(stopped / "note.json")["note"] == "wide net #keep"

@@ -210,7 +210,7 @@ async def test_save_writes_the_model_to_the_edited_path(tmp_path):
         await until(pilot, lambda: screen.state == "finished")
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, SaveDialog)
-        field = app.screen.query_one("#path")
+        field = app.screen.query_one("#answer")
         assert field.value == "./model.npz"
         field.value = str(tmp_path / "missing" / "m.npz")
         await pilot.press("enter")
@@ -218,8 +218,8 @@ async def test_save_writes_the_model_to_the_edited_path(tmp_path):
         assert "cannot write" in app.notes[-1][1]
 
         await pilot.press("ctrl+s")
-        assert app.screen.query_one("#path").value.endswith("m.npz")  # remembers the last path
-        app.screen.query_one("#path").value = str(tmp_path / "m.npz")
+        assert app.screen.query_one("#answer").value.endswith("m.npz")  # remembers the last path
+        app.screen.query_one("#answer").value = str(tmp_path / "m.npz")
         await pilot.press("enter")
         await until(pilot, lambda: (tmp_path / "m.npz").exists())
         saved = load_model(tmp_path / "m.npz")
