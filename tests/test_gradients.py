@@ -1,7 +1,8 @@
 """Backpropagation against central finite differences, in float64.
 
 The analytic gradients come from Network.train_step (what training uses); the numeric ones
-from Network.forward + softmax_cross_entropy alone, so the two share no backward code.
+from Network.forward + softmax_cross_entropy alone, so the two share no backward code. Both
+are engine/gradcheck.py's, the checker the app runs; the tests below also check the checker.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import pytest
 
 from tui_mnist.engine.activations import ACTIVATIONS
 from tui_mnist.engine.dropout import Dropout
-from tui_mnist.engine.losses import softmax_cross_entropy
-from tui_mnist.engine.network import Network, Workspace
+from tui_mnist.engine.gradcheck import backprop_gradients, numeric_gradients, relative_error
+from tui_mnist.engine.network import Network
 
-EPS = 1e-6
 TOLERANCE = 1e-6
 SAMPLES = 4
 
@@ -31,39 +31,10 @@ def small_problem(sizes, activation, seed=0):
     return network, x, y
 
 
-def analytic_gradients(network, x, y, dropout=None):
-    workspace = Workspace(network, len(x))
-    network.train_step(x, y, workspace, dropout)
-    return [g.copy() for g in workspace.grads]
-
-
-def loss_of(network, x, y, dropout=None):
-    return softmax_cross_entropy(network.forward(x, Workspace(network, len(x)), dropout), y)
-
-
-def numeric_gradients(network, x, y, dropout=None):
-    gradients = []
-    for p in network.parameters:
-        g = np.empty_like(p)
-        for index in np.ndindex(p.shape):
-            saved = p[index]
-            p[index] = saved + EPS
-            above = loss_of(network, x, y, dropout)
-            p[index] = saved - EPS
-            below = loss_of(network, x, y, dropout)
-            p[index] = saved
-            g[index] = (above - below) / (2 * EPS)
-        gradients.append(g)
-    return gradients
-
-
 def relative_errors(network, analytic, numeric):
     """||a - n|| / (||a|| + ||n||) per parameter, keyed W0, b0, W1, b1, ..."""
     names = [f"{kind}{i}" for i in range(len(network.weights)) for kind in ("W", "b")]
-    return {
-        name: np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-300)
-        for name, a, n in zip(names, analytic, numeric)
-    }
+    return {name: relative_error(a, n) for name, a, n in zip(names, analytic, numeric)}
 
 
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
@@ -71,7 +42,7 @@ def relative_errors(network, analytic, numeric):
 def test_backprop_matches_finite_differences(activation, sizes):
     network, x, y = small_problem(sizes, activation)
     errors = relative_errors(
-        network, analytic_gradients(network, x, y), numeric_gradients(network, x, y)
+        network, backprop_gradients(network, x, y), numeric_gradients(network, x, y)
     )
     assert len(errors) == 2 * (len(sizes) - 1)  # every weight and bias was checked
     assert max(errors.values()) < TOLERANCE, errors
@@ -92,7 +63,7 @@ def test_backprop_with_dropout_matches_finite_differences(activation):
     assert all(0 < k < mask.size for k, mask in zip(kept, dropout.masks))  # some of each
     errors = relative_errors(
         network,
-        analytic_gradients(network, x, y, dropout),
+        backprop_gradients(network, x, y, dropout),
         numeric_gradients(network, x, y, dropout),
     )
     assert max(errors.values()) < TOLERANCE, errors
@@ -103,14 +74,14 @@ def test_checker_catches_dropout_left_out_of_the_backward_pass():
     dropout = drawn_dropout(network, len(x))
     numeric = numeric_gradients(network, x, y, dropout)
     dropout.backward = lambda layer, grad: None
-    errors = relative_errors(network, analytic_gradients(network, x, y, dropout), numeric)
+    errors = relative_errors(network, backprop_gradients(network, x, y, dropout), numeric)
     assert errors["W0"] > 100 * TOLERANCE
 
 
 def test_softmax_regression_gradients():
     network, x, y = small_problem((6, 3), "relu")
     errors = relative_errors(
-        network, analytic_gradients(network, x, y), numeric_gradients(network, x, y)
+        network, backprop_gradients(network, x, y), numeric_gradients(network, x, y)
     )
     assert max(errors.values()) < TOLERANCE, errors
 
@@ -118,7 +89,7 @@ def test_softmax_regression_gradients():
 @pytest.mark.parametrize("parameter", [0, 1, 3])  # W0, b0, b1
 def test_checker_catches_one_wrong_entry(parameter):
     network, x, y = small_problem((6, 5, 4, 3), "tanh")
-    analytic = analytic_gradients(network, x, y)
+    analytic = backprop_gradients(network, x, y)
     wrong = analytic[parameter].reshape(-1)
     wrong[0] += 1e-3 * (np.abs(wrong).max() + 1e-3)
     errors = relative_errors(network, analytic, numeric_gradients(network, x, y))
@@ -134,7 +105,7 @@ def test_checker_catches_a_wrong_activation_derivative():
     network.activation = dataclasses.replace(
         ACTIVATIONS["tanh"], backward=tanh_grad_missing_square
     )
-    errors = relative_errors(network, analytic_gradients(network, x, y), numeric)
+    errors = relative_errors(network, backprop_gradients(network, x, y), numeric)
     assert errors["W2"] < TOLERANCE  # the output layer does not use the derivative...
     assert errors["W0"] > 100 * TOLERANCE  # ...the layers below it do
     assert errors["b1"] > 100 * TOLERANCE
