@@ -54,13 +54,14 @@ def nothing_written_into_the_checkout():
 
 @pytest.fixture(scope="session", autouse=True)
 def private_user_dirs(tmp_path_factory):
-    """Runs and caches of this test session (and of the processes it starts) go to temporary
-    folders, never into the user's own."""
+    """Runs, caches, drawn digits and screenshots of this test session (and of the processes it
+    starts) go to temporary folders, never into the user's own."""
     root = tmp_path_factory.mktemp("user-dirs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TUI_MNIST_RUNS", str(root / "runs"))
         patch.setenv("XDG_CACHE_HOME", str(root / "cache"))
         patch.setenv("XDG_DATA_HOME", str(root / "data"))
+        patch.setenv("TUI_MNIST_SCREENSHOTS", str(root / "screenshots"))
         yield root
 
 

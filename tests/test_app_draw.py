@@ -347,3 +347,40 @@ async def test_a_thick_vertical_stroke_reads_as_a_one(trained, folder):
         assert screen.canvas.brush == 3
         assert screen.guess == 1, f"read as {screen.guess}: {np.round(screen.probs, 3)}"
         assert screen.probs[1] > 0.5
+
+
+async def test_w_opens_the_drawing_on_the_live_weights_of_a_run_and_esc_comes_back():
+    from fakes import FakeTrainer, make_app, tiny_dataset
+
+    from tui_mnist.session.thread import ThreadSession
+    from tui_mnist.tui.screens.training import TrainingScreen
+
+    app = make_app(session_factory=lambda: ThreadSession(
+        trainer_factory=FakeTrainer, load_data=lambda config: tiny_dataset()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        training = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen)
+        await until(pilot, lambda: training.view.started is not None, what="the run's start")
+        await pilot.press("w")
+        screen = await ready(pilot)
+        assert str(screen.query_one("#title").render()).startswith("Draw · live weights")
+        await pilot.press("space")
+        assert verdict(screen).startswith("looks like a ")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is training, what="the run's screen again")
+
+
+async def test_w_in_the_inspector_draws_for_its_network(source):
+    from fakes import RecordingApp, predicted
+
+    from tui_mnist.tui.screens.inspector import InspectorScreen
+
+    app = RecordingApp(inspect_source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        inspector = await until(pilot, lambda: isinstance(app.screen, InspectorScreen) and app.screen)
+        await predicted(pilot)
+        await pilot.press("w")
+        screen = await ready(pilot)
+        assert screen.source is source
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is inspector, what="the inspector again")

@@ -17,8 +17,9 @@ from tui_mnist.engine.errors import ModelFileError
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.network import Network
+from tui_mnist.tui.clipboard import copy_notice
 from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
-from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF, DigitView, digit_text
+from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF, DigitView, digit_ascii, digit_text
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell, cell_label, thumbnail
 from tui_mnist.tui.widgets.probabilities import probability_text
 
@@ -399,3 +400,61 @@ async def test_no_color_draws_the_grid_with_the_ramp_and_marks_the_selection(sou
         text = "\n".join(grid_text(app))
         assert UPPER_HALF not in text and "@" in text
         assert text.count("▸") == 1
+
+
+# --- ASCII on request, and copying a digit as ASCII art -------------------------------------
+
+
+@pytest.mark.usefixtures("colour")
+async def test_t_switches_the_digit_and_the_grid_between_half_blocks_and_ascii(source):
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        digit = screen.query_one(DigitView)
+        assert set(digit.render().plain) == {UPPER_HALF, "\n"}
+        await pilot.press("t")
+        drawn = digit.render().plain
+        assert UPPER_HALF not in drawn and "@" in drawn and set(drawn) <= set(RAMP) | {"\n"}
+        assert drawn.split("\n") == digit_text(source.images[0], source.shape, color=False).plain.split("\n")
+
+        await grid_view(pilot, screen)  # the grid follows the same switch
+        text = "\n".join(grid_text(app))
+        assert UPPER_HALF not in text and "@" in text
+        await pilot.press("t")
+        assert UPPER_HALF in "\n".join(grid_text(app))
+        await pilot.press("v")
+        assert set(digit.render().plain) == {UPPER_HALF, "\n"}
+
+
+async def test_without_colour_t_is_greyed_out(source, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = Host(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await predicted(pilot)
+        assert screen.check_action("toggle_ascii", ()) is None
+
+
+def test_ascii_art_is_the_ramp_without_trailing_blanks():
+    art = digit_ascii(known_image(), (28, 28)).split("\n")
+    assert len(art) == 14
+    assert art[0] == RAMP[7] and art[13] == " " * 27 + RAMP[-1]
+    assert all(line == line.rstrip() for line in art)
+
+
+async def test_y_copies_the_digit_as_ascii_art_under_its_labels(source, probs, monkeypatch):
+    monkeypatch.delenv("TMUX", raising=False)
+    app = RecordingApp(inspect_source=source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await predicted(pilot)
+        await pilot.press("m", "j", "y")  # the second misclassified image
+        index = np.flatnonzero(probs.argmax(axis=1) != source.labels)[1]
+        await until(pilot, lambda: app.clipboard, what="the copy")
+        header, *art = app.clipboard.split("\n")
+        predicted_label = probs[index].argmax()
+        assert header == (
+            f"test image {index} · true {source.labels[index]} · predicted {predicted_label} "
+            f"({probs[index].max():.1%})"
+        )
+        assert "\n".join(art) == digit_ascii(source.images[index], source.shape)
+        assert len(art) == 14 and "@" in app.clipboard
+        assert app.notes[-1] == ("information", copy_notice(f"test image {index} as ASCII art", app.clipboard))

@@ -7,12 +7,24 @@ import math
 import re
 
 import pytest
+from fakes import make_app, settled, until
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
 from tui_mnist.live.events import RunStarted
 from tui_mnist.tui import training_view
+from tui_mnist.tui.screens.training import TrainingScreen
 from tui_mnist.tui.training_view import Smoother, TrainingView, duration
-from tui_mnist.tui.widgets.chart import Axes, Chart, Series, chart_text, linear_ticks, log_ticks, thin
+from tui_mnist.tui.widgets.chart import (
+    REFERENCE_MARKER,
+    Axes,
+    Chart,
+    Reference,
+    Series,
+    chart_text,
+    linear_ticks,
+    log_ticks,
+    thin,
+)
 
 
 def batch(step: int, per_epoch: int = 10, loss: float = 1.0) -> BatchProgress:
@@ -223,3 +235,70 @@ def test_the_recent_window_is_the_latest_epoch_and_epochs_keep_their_own_seconds
     for epoch in (1, 2):
         history.add_epoch(EpochProgress(epoch, 3, 0.5, 0.9, 0.6, 0.88, None, None, 0.1, 5.0 * epoch + 1))
     assert [row.seconds for row in history.epoch_rows] == [6.0, 5.0]
+
+
+# --- the reference line: a paper's result on the accuracy chart -----------------------------
+
+
+def reference_rows(lines: list[str]) -> set[int]:
+    """The rows where the dashed reference line is drawn (right of the tick labels)."""
+    return {row for row, line in enumerate(lines) if REFERENCE_MARKER in re.sub(r"^[^│┤]*[│┤]", "", line)}
+
+
+def with_reference(y: float, log_y: bool, height: int = 24) -> list[str]:
+    axes = Axes(log_y=log_y, reference=Reference("paper", y))
+    return chart_text([TRAIN], 40, height, colour=False, axes=axes).plain.split("\n")
+
+
+@pytest.mark.parametrize(("value", "log_y"), [(0.1, True), (1, True), (0.5, False), (1.75, False)])
+def test_a_reference_at_a_tick_is_drawn_across_the_row_of_its_label(value, log_y):
+    lines = with_reference(value, log_y)
+    (row,) = reference_rows(lines)
+    assert ticked_rows(lines)[row] == value
+    drawn = re.sub(r"^[^│┤]*[│┤]", "", lines[row]).rstrip("│")
+    assert drawn.count(REFERENCE_MARKER) > len(drawn) * 0.8  # across; the curve may cross it
+
+
+def test_a_reference_near_the_values_widens_the_range_to_show_it():
+    lines = with_reference(2.5, log_y=False)  # TRAIN goes up to 2
+    (row,) = reference_rows(lines)
+    ticks = ticked_rows(lines)
+    assert max(ticks.values()) >= 2.5
+    assert row < min(row for row, value in ticks.items() if value == 2.0)  # above the 2 tick
+
+
+def test_a_reference_far_from_the_values_is_not_drawn_and_leaves_the_range_alone():
+    """A chart zoomed into 98-99 % would otherwise squash its curves to show a line at 95 %."""
+    plain = chart_text([TRAIN], 40, 24, colour=False).plain.split("\n")
+    lines = with_reference(10.0, log_y=False)
+    assert reference_rows(lines) == set()
+    assert ticked_rows(lines) == ticked_rows(plain)
+
+
+def test_the_title_names_the_reference_in_the_longest_form_that_fits():
+    chart = Chart("accuracy %")
+    axes = Axes(reference=Reference("LeCun 1998, 784-300-10: 95.3 %", 95.3, "LeCun 1998: 95.3 %"))
+    assert chart.caption(axes) == "accuracy % · ┄ LeCun 1998, 784-300-10: 95.3 %"
+    assert chart.caption(axes, room=34) == "accuracy % · ┄ LeCun 1998: 95.3 %"
+    zoomed = Axes(x_range=(4.0, 5.0), reference=axes.reference)
+    assert chart.caption(zoomed, room=34) == "accuracy % · epochs 4–5 · ┄ 95.3"
+
+
+async def test_the_accuracy_chart_draws_the_closest_classic_mlp():
+    """fast_config's 784-16-10 is compared with LeCun 1998's 784-300-10 (95.3 %); the fake
+    run's accuracy climbs from 19 % to almost 100 %, so the line is in range and drawn."""
+    app = make_app(batches_per_epoch=40)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen.state == "finished",
+                    what="the end of the run")
+        await settled(pilot)
+        chart = app.screen.query_one("#accuracy-chart", Chart)
+        assert chart.axes.reference == Reference("LeCun 1998, 784-300-10: 95.3 %", 95.3, "LeCun 1998: 95.3 %")
+        assert chart.border_title == "accuracy % · ┄ LeCun 1998: 95.3 %"  # 40 columns: the short form
+        lines = [chart.render_line(y).text for y in range(chart.size.height)]
+        (row,) = reference_rows(lines)
+        ticks = ticked_rows(lines)
+        top, bottom = min(ticks), max(ticks)
+        share = (ticks[top] - 95.3) / (ticks[top] - ticks[bottom])
+        assert abs(top + share * (bottom - top) - row) <= 1  # where the scale puts 95.3

@@ -6,7 +6,7 @@ RunReviewScreen (an ended run's training screen, read-only), an EditSettingsScre
 settings in the form, to start a new run), or a TrainingScreen attached to a live run or
 resuming an old one, which esc, d or ctrl+o leave for the list again (one RunsScreen at
 most); HelpScreen over any of them; TooSmallScreen over everything while the terminal is
-below the minimum size.
+below the minimum size. ctrl+t saves a picture of whichever screen is shown (screenshot_dir).
 
 Runs train in detached processes (tui_mnist.session.detached): the app stops a run only when
 asked to (`s`, or ctrl+q for a run it started); `d`, a lost terminal or a crash leave it
@@ -25,7 +25,9 @@ settings appear sooner.
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
+import os
 import signal
 import sys
 import time
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
 
 # A running session gets this long to end when the app quits (it stops after one batch).
 QUIT_GRACE_SECONDS = 1.0
+SCREENSHOTS_ENV = "TUI_MNIST_SCREENSHOTS"  # the folder ctrl+t saves into (see screenshot_dir)
 
 
 class MnistApp(App):
@@ -72,6 +75,10 @@ class MnistApp(App):
                 tooltip="List the runs: compare them, attach to a live one, resume one"),
         Binding("ctrl+q", "quit", "quit", priority=True,
                 tooltip="Quit: stops a run started here (d leaves it training)"),
+        # Not in the footers (they are full at 80 columns): f1 and the palette list it. No
+        # text field binds ctrl+t, so it reaches the app from any of them.
+        Binding("ctrl+t", "screenshot", "screenshot", show=False,
+                tooltip="Save the screen as an SVG picture (its path is shown)"),
     ]
 
     def __init__(
@@ -263,6 +270,21 @@ class MnistApp(App):
         if not isinstance(self.screen, (TooSmallScreen, HelpScreen)):
             self.push_screen(HelpScreen(self.screen))
 
+    def action_screenshot(self) -> None:
+        """Save the screen as an SVG file named after it and the time, and say where; a
+        folder or file that cannot be written is a notice, never a crash."""
+        try:
+            folder = screenshot_dir()
+            folder.mkdir(parents=True, exist_ok=True)
+            path = new_screenshot_file(folder, screen_name(self.screen), self.export_screenshot())
+        except OSError as error:
+            where = error.filename or screenshot_dir()
+            reason = error.strerror or error
+            self.notify(f"{where}: cannot write ({reason})", title="Screenshot not saved",
+                        severity="error", timeout=10)
+            return
+        self.notify(str(path), title="Screenshot saved", markup=False, timeout=10)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for row in key_help(screen):
             # A screen's binding of an app action ("app.runs") is offered once, below.
@@ -277,10 +299,48 @@ class MnistApp(App):
         if self.runs_to_stop():
             quit_detail = "Quit: asks, then stops the run started here (d leaves it training)"
         yield SystemCommand("Quit", quit_detail, self.action_quit)
+        # After a moment: the picture is of the screen, not of the palette closing over it.
+        yield SystemCommand(
+            "Screenshot", f"Save an SVG picture of this screen in {screenshot_dir()} (ctrl+t)",
+            lambda: self.set_timer(0.1, self.action_screenshot),
+        )
         for command in super().get_system_commands(screen):
-            # Textual's Keys panel repeats our Help; its Quit does not say it stops the run.
-            if command.title not in ("Keys", "Quit"):
+            # Textual's Keys panel repeats our Help; its Quit does not say it stops the run; its
+            # Screenshot goes to the downloads folder with no word when it fails.
+            if command.title not in ("Keys", "Quit", "Screenshot"):
                 yield command
+
+
+def screenshot_dir() -> Path:
+    """$TUI_MNIST_SCREENSHOTS, else a tui-mnist folder in the user's pictures folder (platformdirs:
+    $XDG_PICTURES_DIR or ~/Pictures on Linux), where screenshot tools put theirs; not the
+    current folder (Textual's save_screenshot), which is wherever the app was started from."""
+    if os.environ.get(SCREENSHOTS_ENV):
+        return Path(os.environ[SCREENSHOTS_ENV]).expanduser()
+    from platformdirs import user_pictures_dir
+
+    return Path(user_pictures_dir()) / "tui-mnist"
+
+
+def screen_name(screen: Screen) -> str:
+    """`inspector` for an InspectorScreen: what a screenshot's file name says it shows."""
+    name = type(screen).__name__
+    return (name.removesuffix("Screen") or name).lower()
+
+
+def new_screenshot_file(folder: Path, what: str, svg: str) -> Path:
+    """Write `svg` to a new file `tui-mnist-<what>-<date>-<time>.svg` in `folder` (with -2, -3...
+    after a second one within the same second), never over an existing file; its path."""
+    stem = f"tui-mnist-{what}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for count in range(1, 100):
+        path = folder / (f"{stem}.svg" if count == 1 else f"{stem}-{count}.svg")
+        try:
+            with path.open("x", encoding="utf-8") as file:
+                file.write(svg)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(errno.EEXIST, "99 screenshots within this second", str(folder / f"{stem}.svg"))
 
 
 def is_training_screen(screen: Screen) -> bool:

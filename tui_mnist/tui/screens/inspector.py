@@ -1,5 +1,6 @@
 """Inspector: one test image at a time beside the network's probabilities for it, or a grid of
-the filter's images, each under its predicted label (v switches).
+the filter's images, each under its predicted label (v switches). Digits are drawn in half blocks
+or in plain ASCII (t switches); y copies the current one as ASCII art.
 
 The screen opens at once; a worker then fetches what to look at (a live run's weights take a
 trip to its trainer) and computes the predictions for the whole set once, behind a loading
@@ -28,8 +29,9 @@ from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import check_input_size, load_model
 from tui_mnist.engine.network import Network
 from tui_mnist.session.protocol import Snapshot
+from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
-from tui_mnist.tui.widgets.digit import DigitView
+from tui_mnist.tui.widgets.digit import DigitView, app_has_color, digit_ascii
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
 
@@ -136,6 +138,8 @@ class InspectorScreen(Screen):
 
     grid_view = reactive(False, toggle_class="-grid", init=False)
     """Showing the grid of the filter's images instead of one image."""
+    ascii_art = reactive(False)
+    """Digits drawn with the character ramp instead of half blocks (bound to the widgets')."""
 
     TITLE = "Inspector"
     BINDINGS = [
@@ -164,6 +168,12 @@ class InspectorScreen(Screen):
         Binding("g", "jump", "go to", tooltip="Go to a test image by its index"),
         Binding("v", "toggle_grid", "grid",
                 tooltip="Switch between one image and a grid of the filter's images"),
+        Binding("t", "toggle_ascii", "ascii",
+                tooltip="Draw the digits in plain ASCII characters, or in half blocks again"),
+        Binding("w", "draw", "draw", show=False,
+                tooltip="Draw a digit and see what this network makes of it"),
+        Binding("y", "copy_digit", "copy", show=False,
+                tooltip="Copy the image as ASCII art, under its true and predicted labels"),
         Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
         # No description: `l` documents them, and ten rows would crowd help and the palette.
         *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
@@ -195,12 +205,12 @@ class InspectorScreen(Screen):
         yield Static("", id="counts")
         # Not focusable: the arrow keys belong to navigation, and so does the wheel (WheelBody).
         with WheelBody(id="body", can_focus=False), Horizontal(id="main"):
-            yield DigitView(id="digit")
+            yield DigitView(id="digit").data_bind(InspectorScreen.ascii_art)
             with Vertical(id="side"):
                 yield Static("", id="verdict")
                 yield ProbabilityBars(id="probs")
-        yield DigitGrid(id="grid")
-        yield Footer(compact=True)
+        yield DigitGrid(id="grid").data_bind(InspectorScreen.ascii_art)
+        yield Footer(compact=True, show_command_palette=False)  # room for q at 80 columns; f1 lists ^p
 
     def on_mount(self) -> None:
         self.query_one("#body").loading = True
@@ -230,6 +240,8 @@ class InspectorScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in GRID_ACTIONS and not self.grid_view:
             return False
+        if action == "toggle_ascii" and not app_has_color(self):
+            return None  # without colour the digits are ASCII already
         # Every key but `back` works on the predictions: greyed out until they are there.
         return True if action == "back" or self.predictions is not None else None
 
@@ -332,6 +344,32 @@ class InspectorScreen(Screen):
 
     def action_toggle_grid(self) -> None:
         self.grid_view = not self.grid_view
+
+    def action_draw(self) -> None:
+        from tui_mnist.tui.screens.draw import DrawScreen
+
+        self.app.push_screen(DrawScreen.of(self.source))
+
+    def action_toggle_ascii(self) -> None:
+        self.ascii_art = not self.ascii_art
+
+    def digit_art(self, index: int) -> str:
+        """Test image `index` as ASCII art under a line naming it, its true label and the
+        network's guess: `test image 7 · true 9 · predicted 4 (61.2%)`."""
+        true_label = int(self.source.labels[index])
+        predicted = int(self.predictions.predicted[index])
+        header = (
+            f"test image {index} · true {true_label} · predicted {predicted} "
+            f"({self.predictions.confidence[index]:.1%})"
+        )
+        return f"{header}\n{digit_ascii(self.source.images[index], self.source.shape)}"
+
+    def action_copy_digit(self) -> None:
+        index = self.current_index
+        if index is None:
+            self.notify("No image to copy: no test image matches these filters", severity="warning")
+            return
+        copy_text(self.app, f"test image {index} as ASCII art", self.digit_art(index))
 
     def action_open(self) -> None:
         """Grid: the selected image in the single view."""

@@ -16,6 +16,7 @@ from textual.widgets import Digits, Footer, Static
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import EpochProgress, RunFinished
+from tui_mnist.engine.published import closest_mlp
 from tui_mnist.live.events import (
     FINAL_STATES,
     Batches,
@@ -31,7 +32,7 @@ from tui_mnist.session.protocol import CommandRefused, Session
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.training_view import TrainingView, duration
-from tui_mnist.tui.widgets.chart import Axes, Chart, Series
+from tui_mnist.tui.widgets.chart import Axes, Chart, Reference, Series
 from tui_mnist.tui.widgets.epoch_table import EpochTable
 from tui_mnist.tui.widgets.progress_line import ProgressLine
 
@@ -70,6 +71,8 @@ class TrainingScreen(Screen):
         Binding("l", "toggle_log", "log", show=False,
                 tooltip="Draw the loss on a log scale, or a linear one"),
         Binding("i", "inspect", "inspect", tooltip="Inspect the current weights on the test set"),
+        Binding("w", "draw", "draw", show=False,
+                tooltip="Draw a digit and see what the current weights make of it"),
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
         Binding("escape,c", "back", "back",
                 tooltip="Back to the settings (once the run has ended)"),
@@ -254,7 +257,16 @@ class TrainingScreen(Screen):
         accuracy.plot([
             Series("train (smoothed)", h.train_x, h.train_acc, "hd", "cyan"),
             Series("val", h.val_x, h.val_acc, "x", "red"),
-        ], Axes(x_range=window, batches_per_epoch=per_epoch))
+        ], Axes(x_range=window, batches_per_epoch=per_epoch, reference=self.paper_line()))
+
+    def paper_line(self) -> Reference | None:
+        """The published test accuracy of the classic MLP closest to this run's network (known
+        once the run has started: the data sets its input size), or None when none is close."""
+        if self.view.started is None:
+            return None
+        sizes = [int(size) for size in self.view.started.architecture.split("-")]
+        paper = closest_mlp(sizes)
+        return None if paper is None else Reference(paper.label, paper.test_accuracy, paper.short_label)
 
     def action_toggle_zoom(self) -> None:
         self.zoomed = not self.zoomed
@@ -294,6 +306,7 @@ class TrainingScreen(Screen):
             "stop": state in ("loading", "running", "paused"),
             "scale_lr": state in ("loading", "running", "paused"),
             "inspect": state != "failed",
+            "draw": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
             "back": state in FINAL_STATES or self.attached,
             "detach": self.session.detachable and state in ("running", "paused"),
@@ -321,6 +334,11 @@ class TrainingScreen(Screen):
     def action_inspect(self) -> None:
         # Open first: the weights' trip from the trainer happens in the inspector's worker.
         self.app.push_screen(InspectorScreen("live weights", self.live_weights))
+
+    def action_draw(self) -> None:
+        from tui_mnist.tui.screens.draw import DrawScreen
+
+        self.app.push_screen(DrawScreen("live weights", self.live_weights))
 
     async def live_weights(self) -> InspectSource:
         snapshot = await self.session.snapshot()

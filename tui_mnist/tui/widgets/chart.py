@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import plotext as plt
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 from textual import work
@@ -31,6 +32,11 @@ POINTS_PER_COLUMN = 2
 # Below this far into the first epoch the x ticks count batches (when the chart knows how many
 # an epoch has): fractions of an epoch there need three or four decimals.
 BATCH_TICKS_BELOW = 0.25
+# A reference line is drawn when it lies within this share of the values' y span above or below
+# them: the y range then grows by half at most, so a zoomed chart keeps most of its resolution;
+# further away it is only named in the legend.
+REFERENCE_REACH = 0.5
+REFERENCE_MARKER = "┄"  # dashed by itself, with or without colour, unlike the frame's ─
 
 
 @dataclass(frozen=True)
@@ -44,13 +50,25 @@ class Series:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A value to compare with (a published result): a dashed line across the window at `y`."""
+
+    label: str  # named in the chart's title; `short` instead where the label does not fit
+    y: float
+    short: str = ""
+    color: str = "yellow"  # a plotext colour name from the 16 basic ones
+
+
+@dataclass(frozen=True)
 class Axes:
-    """How a chart maps its numbers: the y scale, the x window, the x axis's unit."""
+    """How a chart maps its numbers: the y scale, the x window, the x axis's unit, and a
+    reference line, drawn when it is near the values shown (see `reference_reach`)."""
 
     log_y: bool = False  # values <= 0 are left out on a log scale
     x_range: tuple[float, float] | None = None  # the x window shown; None: from 0 to the last
     x_label: str = "epoch"
     batches_per_epoch: int = 0  # > 0: early in the first epoch the x ticks count batches
+    reference: Reference | None = None
 
 
 def thin(values: Sequence[float], width: int) -> list[float]:
@@ -153,6 +171,19 @@ def visible(series: Series, x_range: tuple[float, float], log_y: bool) -> tuple[
     return [x for x, _ in points], [y for _, y in points]
 
 
+def reference_reach(axes: Axes, low: float, high: float) -> float | None:
+    """The y at which to draw `axes.reference` (log10 of it on a log scale) over values from
+    `low` to `high` as drawn, or None: no reference, or one further than REFERENCE_REACH of
+    their (padded) span from them."""
+    reference = axes.reference
+    if reference is None or not math.isfinite(reference.y) or (axes.log_y and reference.y <= 0):
+        return None
+    y = math.log10(reference.y) if axes.log_y else reference.y
+    low, high = padded(low, high)
+    reach = REFERENCE_REACH * (high - low)
+    return y if low - reach <= y <= high + reach else None
+
+
 _PLOTEXT = threading.Lock()
 
 
@@ -173,7 +204,11 @@ def chart_text(
     if not points:
         return Text("no points in this window", style="dim")
     x_low, x_high = x_range if x_range[1] > x_range[0] else padded(*x_range)
-    y_low, y_high = padded(min(min(ys) for _, _, ys in points), max(max(ys) for _, _, ys in points))
+    values = (min(min(ys) for _, _, ys in points), max(max(ys) for _, _, ys in points))
+    reference = reference_reach(axes, *values)
+    if reference is not None:
+        values = (min(values[0], reference), max(values[1], reference))
+    y_low, y_high = padded(*values)
     rows = height - 4  # the frame's two lines, the x ticks and the x label
     if axes.log_y:
         y_ticks = log_ticks(10**y_low, 10**y_high, max(2, (rows + 1) // 2))
@@ -185,6 +220,11 @@ def chart_text(
         plt.theme("pro" if colour else "clear")
         plt.plotsize(width, height)
         plt.limit_size(False, False)
+        if reference is not None:  # first: the curves are drawn over it
+            plt.plot(
+                [x_low, x_high], [reference, reference], marker=REFERENCE_MARKER,
+                color=axes.reference.color if colour else None,
+            )
         for one, xs, ys in points:
             (plt.plot if one.lines else plt.scatter)(
                 thin(xs, width),
@@ -239,7 +279,7 @@ class Chart(Widget):
         self.draw_seconds = 0.0  # CPU seconds the latest build cost, to pace redraws
 
     def on_mount(self) -> None:
-        self.border_title = self.caption(self.axes)
+        self._show_caption()
 
     def plot(self, series: Sequence[Series], axes: Axes = Axes()) -> None:
         self.series = tuple(series)
@@ -247,14 +287,19 @@ class Chart(Widget):
         legend = self.legend(self.series)
         if legend != self.border_subtitle:
             self.border_subtitle = legend
-        caption = self.caption(axes)
-        if caption != self.border_title:
-            self.border_title = caption
+        self._show_caption()
         self._version += 1
         self._build_if_stale()
 
     def on_resize(self) -> None:
+        self._show_caption()
         self._build_if_stale()
+
+    def _show_caption(self) -> None:
+        # The border's corners, a line on each side and the spaces around the title: 6 cells.
+        caption = self.caption(self.axes, room=self.outer_size.width - 6)
+        if caption != self.border_title:
+            self.border_title = caption
 
     @property
     def drawn(self) -> bool:
@@ -296,8 +341,10 @@ class Chart(Widget):
             return strips[y].apply_style(self.rich_style)
         return Strip.blank(self.content_size.width, self.rich_style)
 
-    def caption(self, axes: Axes) -> str:
-        """The title, with the scale and the window when they are not the default ones."""
+    def caption(self, axes: Axes, room: int | None = None) -> str:
+        """The title, with the scale and the window when they are not the default ones, then the
+        reference line (named even when it is too far from the values to be drawn): its label,
+        or when the caption would not fit `room` cells its short label, or its value."""
         parts = [self.title]
         if axes.log_y:
             parts.append("log scale")
@@ -308,7 +355,13 @@ class Chart(Widget):
                 parts.append(f"batches {round(low * per_epoch, 1):g}–{round(high * per_epoch, 1):g}")
             else:
                 parts.append(f"{axes.x_label}s {low:.3g}–{high:.3g}")
-        return " · ".join(parts)
+        reference = axes.reference
+        if reference is None:
+            return " · ".join(parts)
+        names = [name for name in (reference.label, reference.short, f"{reference.y:g}") if name]
+        captions = [" · ".join([*parts, f"{REFERENCE_MARKER} {name}"]) for name in names]
+        fitting = (caption for caption in captions if room is None or cell_len(caption) <= room)
+        return next(fitting, captions[-1])
 
     @staticmethod
     def legend(series: Sequence[Series]) -> str:

@@ -1,8 +1,9 @@
 """A greyscale image drawn as text: two pixel rows per terminal row.
 
 With colour, each cell is an upper-half block whose foreground is the top pixel's grey and whose
-background is the bottom pixel's grey. Without colour (NO_COLOR, or a terminal Rich cannot colour)
-a character ramp from light to dark ink stands for the mean of the two pixels.
+background is the bottom pixel's grey. Without colour (NO_COLOR, or a terminal Rich cannot colour),
+or when asked to (`ascii_art`), a character ramp from light to dark ink stands for the mean of the
+two pixels: plain ASCII, which `digit_ascii` gives as a string to copy.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widget import Widget
 
 UPPER_HALF = "▀"
@@ -52,6 +54,13 @@ def digit_text(image: np.ndarray, shape: tuple[int, int], color: bool) -> Text:
     return text
 
 
+def digit_ascii(image: np.ndarray, shape: tuple[int, int]) -> str:
+    """The image as the ramp draws it (ceil(rows/2) lines of `cols` ASCII characters), each
+    line without its trailing blanks: text to paste anywhere."""
+    lines = digit_text(image, shape, color=False).plain.split("\n")
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def app_has_color(widget: Widget) -> bool:
     """False under NO_COLOR (Textual sets App.no_color) or when Rich found no colour support."""
     app = widget.app
@@ -67,6 +76,9 @@ class DigitView(Widget):
         height: auto;
     }
     """
+
+    ascii_art: reactive[bool] = reactive(False)
+    """Draw with the character ramp even where colour works."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -90,4 +102,4 @@ class DigitView(Widget):
     def render(self) -> Text:
         if self.image is None:
             return Text("")
-        return digit_text(self.image, self.shape, app_has_color(self))
+        return digit_text(self.image, self.shape, app_has_color(self) and not self.ascii_art)

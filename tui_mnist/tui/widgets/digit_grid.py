@@ -1,7 +1,7 @@
 """A page of small digits, each over its predicted label: the inspector's grid view.
 
 Each cell is a thumbnail (the image averaged over 2x2 pixel blocks, drawn like `DigitView`:
-half blocks, or the character ramp without colour) over one label line. Lines are drawn with
+half blocks, or the character ramp without colour or with `ascii_art`) over one label line. Lines are drawn with
 the Line API from Strips cached per image and per label, so a repaint re-uses them and moving
 the selection refreshes only the two cells whose label changed.
 """
@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -83,6 +84,9 @@ class DigitGrid(Widget):
     """
     COMPONENT_CLASSES = {"digit-grid--wrong", "digit-grid--selected"}
 
+    ascii_art: reactive[bool] = reactive(False)
+    """Draw with the character ramp even where colour works (pictures are cached per way)."""
+
     @dataclass
     class CapacityChanged(Message):
         """The number of cells that fit changed (a resize): the page must be cut again."""
@@ -95,7 +99,7 @@ class DigitGrid(Widget):
         self.cells: list[GridCell] = []
         self.selected = 0
         self.shape = (28, 28)
-        self._pictures: dict[tuple[int, bool], list[Strip]] = {}  # (index, colour) -> lines
+        self._pictures: dict[tuple[int, bool], list[Strip]] = {}  # (index, half blocks) -> lines
         self._labels: dict[tuple[int, bool], Strip] = {}  # (index, selected) -> label line
         self._capacity = 0
 
@@ -152,7 +156,7 @@ class DigitGrid(Widget):
         return cache[key]
 
     def picture_lines(self, cell: GridCell) -> list[Strip]:
-        color = app_has_color(self)
+        color = app_has_color(self) and not self.ascii_art
 
         def make() -> list[Strip]:
             small, small_shape = thumbnail(cell.image, self.shape)
