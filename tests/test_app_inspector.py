@@ -189,7 +189,7 @@ async def test_g_jumps_to_an_index_and_refuses_one_out_of_range(source):
         await predicted(pilot)
         inspector = app.screen
         await pilot.press("g", *"500", "enter")
-        error = str(app.screen.query_one("#jump-error", Static).render())
+        error = str(app.screen.query_one("#ask-error", Static).render())
         assert "not between 0 and 99" in error
         await pilot.press("ctrl+u", *"42", "enter")
         assert app.screen is inspector
