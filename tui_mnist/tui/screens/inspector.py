@@ -94,6 +94,7 @@ class Filters:
     misclassified_only: bool = False
     label: int | None = None
     least_confident_first: bool = False
+    predicted: int | None = None  # one predicted class (the confusion matrix's cells)
 
     def select(self, predictions: Predictions, labels: np.ndarray) -> np.ndarray:
         """Indices into the set, in display order."""
@@ -102,6 +103,8 @@ class Filters:
             keep &= predictions.wrong
         if self.label is not None:
             keep &= labels == self.label
+        if self.predicted is not None:
+            keep &= predictions.predicted == self.predicted
         chosen = np.flatnonzero(keep)
         if self.least_confident_first:
             chosen = chosen[np.argsort(predictions.confidence[chosen], kind="stable")]
@@ -113,6 +116,8 @@ class Filters:
             parts.append("misclassified")
         if self.label is not None:
             parts.append(f"true label {self.label}")
+        if self.predicted is not None:
+            parts.append(f"predicted {self.predicted}")
         order = "least confident first" if self.least_confident_first else "set order"
         return f"filter: {' + '.join(parts) or 'all'} · order: {order}"
 
@@ -172,6 +177,8 @@ class InspectorScreen(Screen):
                 tooltip="Draw the digits in plain ASCII characters, or in half blocks again"),
         Binding("w", "draw", "draw", show=False,
                 tooltip="Draw a digit and see what this network makes of it"),
+        Binding("x", "confusion", "confusion", show=False,
+                tooltip="Confusion matrix of this network on the test set"),
         Binding("y", "copy_digit", "copy", show=False,
                 tooltip="Copy the image as ASCII art, under its true and predicted labels"),
         Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
@@ -179,26 +186,28 @@ class InspectorScreen(Screen):
         *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
     ]
 
-    def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
+    def __init__(self, title: str, fetch: SourceFetch, filters: Filters | None = None,
+                 **kwargs) -> None:
         """`fetch` brings what to look at (EngineError explains why it cannot): the screen
-        shows `title` and a loading indicator until then."""
+        shows `title` and a loading indicator until then. `filters`: the ones to open with
+        (`a` lifts them), by default none."""
         super().__init__(**kwargs)
         self.title_text = title
         self.fetch = fetch
         self.source: InspectSource | None = None  # both set when the `predict` worker succeeds
         self.predictions: Predictions | None = None
-        self.filters = Filters()
+        self.filters = filters or Filters()
         self.chosen: np.ndarray = np.empty(0, dtype=np.intp)  # set indices, in display order
         self.position = 0
 
     @classmethod
-    def of(cls, source: InspectSource) -> InspectorScreen:
+    def of(cls, source: InspectSource, filters: Filters | None = None) -> InspectorScreen:
         """An inspector on a source that is already there (a model file)."""
 
         async def ready() -> InspectSource:
             return source
 
-        return cls(source.title, ready)
+        return cls(source.title, ready, filters)
 
     def compose(self) -> ComposeResult:
         yield Static(f"Inspector · {self.title_text}", id="title")
@@ -349,6 +358,11 @@ class InspectorScreen(Screen):
         from tui_mnist.tui.screens.draw import DrawScreen
 
         self.app.push_screen(DrawScreen.of(self.source))
+
+    def action_confusion(self) -> None:
+        from tui_mnist.tui.screens.confusion import ConfusionScreen
+
+        self.app.push_screen(ConfusionScreen.of(self.source))
 
     def action_toggle_ascii(self) -> None:
         self.ascii_art = not self.ascii_art

@@ -73,6 +73,8 @@ class TrainingScreen(Screen):
         Binding("i", "inspect", "inspect", tooltip="Inspect the current weights on the test set"),
         Binding("w", "draw", "draw", show=False,
                 tooltip="Draw a digit and see what the current weights make of it"),
+        Binding("x", "confusion", "confusion", show=False,
+                tooltip="Confusion matrix of the current weights on the test set"),
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
         Binding("escape,c", "back", "back",
                 tooltip="Back to the settings (once the run has ended)"),
@@ -307,6 +309,7 @@ class TrainingScreen(Screen):
             "scale_lr": state in ("loading", "running", "paused"),
             "inspect": state != "failed",
             "draw": state != "failed",
+            "confusion": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
             "back": state in FINAL_STATES or self.attached,
             "detach": self.session.detachable and state in ("running", "paused"),
@@ -339,6 +342,11 @@ class TrainingScreen(Screen):
         from tui_mnist.tui.screens.draw import DrawScreen
 
         self.app.push_screen(DrawScreen("live weights", self.live_weights))
+
+    def action_confusion(self) -> None:
+        from tui_mnist.tui.screens.confusion import ConfusionScreen
+
+        self.app.push_screen(ConfusionScreen("live weights", self.live_weights))
 
     async def live_weights(self) -> InspectSource:
         snapshot = await self.session.snapshot()

@@ -1,0 +1,304 @@
+"""Which digits the network takes for which, on the test set: the 10×10 confusion matrix (rows
+the true class, columns the predicted one) with each class's precision and recall and the
+pairs it mixes up most. A cell cursor picks a cell; enter opens the inspector on exactly its
+images, least confident first.
+
+The network comes the way the inspector's does (`InspectSource`, through a `fetch` that may
+take a trip to a live run's trainer): in a worker, behind a loading indicator. The counting
+(`engine.confusion.confusion_of`, a forward pass over every test image) runs on a thread. `r`
+does both again: a live run's weights have moved on since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from tui_mnist.engine.confusion import confusion_of, most_confused, precision_recall
+from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
+from tui_mnist.tui.widgets.digit import app_has_color
+
+SourceFetch = Callable[[], Awaitable[InspectSource]]
+
+TOP_PAIRS = 5  # the most confused pairs listed under the matrix
+LABEL_WIDTH = 6  # the row labels' column
+CELL_WIDTH = 6  # one count: up to 4 digits, in brackets under the cursor without colour
+LOWEST_SHADE = 0.15  # the faintest tint of a nonzero cell, 1 being the full colour
+
+
+# --- the numbers ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Confusion:
+    """A network's confusion on a labelled set, and what it says per class."""
+
+    matrix: np.ndarray  # (classes, classes) int64: [true, predicted]
+    precision: np.ndarray  # (classes,) float64, NaN for a class never predicted
+    recall: np.ndarray  # (classes,) float64, NaN for a class with no images
+    pairs: list[tuple[int, int, int]]  # (true, predicted, count), the largest counts first
+
+    @classmethod
+    def of(cls, source: InspectSource) -> Confusion:
+        """Counts the predictions on the source's images: run this on a thread."""
+        matrix = confusion_of(source.network, source.images, source.labels, source.normalizer)
+        precision, recall = precision_recall(matrix)
+        return cls(matrix, precision, recall, most_confused(matrix, TOP_PAIRS))
+
+    @property
+    def total(self) -> int:
+        return int(self.matrix.sum())
+
+    @property
+    def correct(self) -> int:
+        return int(np.trace(self.matrix))
+
+
+def percent(share: float) -> str:
+    """A share in at most 5 characters ("98.7%", "100%"); "–" when undefined (NaN)."""
+    if np.isnan(share):
+        return "–"
+    text = f"{share:.1%}"
+    return text if len(text) <= 5 else f"{share:.0%}"
+
+
+def pairs_text(pairs: list[tuple[int, int, int]]) -> str:
+    """"most confused: 4 → 9: 23 · 7 → 2: 18", or that there is no mistake."""
+    if not pairs:
+        return "most confused: none, every image is right"
+    return "most confused: " + " · ".join(f"{t} → {p}: {n}" for t, p, n in pairs)
+
+
+def shade(count: int, reference: int) -> float:
+    """How strongly a cell is tinted, in [LOWEST_SHADE, 1]; 0 for an empty cell. Square root:
+    a few mistakes still show beside the largest."""
+    if count <= 0 or reference <= 0:
+        return 0.0
+    return LOWEST_SHADE + (1 - LOWEST_SHADE) * min(1.0, (count / reference) ** 0.5)
+
+
+# --- the grid ------------------------------------------------------------------------------
+
+class ConfusionGrid(Static):
+    """The matrix as text: counts shaded green on the diagonal and red off it (stronger for
+    larger counts), recall at the end of each row and precision under each column; the cell
+    under the cursor reversed, or in brackets without colour. `show` gives it everything."""
+
+    DEFAULT_CSS = """
+    ConfusionGrid {
+        width: auto;
+        height: auto;
+    }
+    ConfusionGrid > .confusion-grid--right {
+        background: $success;
+    }
+    ConfusionGrid > .confusion-grid--wrong {
+        background: $error;
+    }
+    ConfusionGrid > .confusion-grid--empty {
+        color: $text-disabled;
+    }
+    ConfusionGrid > .confusion-grid--label {
+        color: $text-muted;
+        text-style: bold;
+    }
+    ConfusionGrid > .confusion-grid--cursor {
+        text-style: reverse bold;
+    }
+    """
+    COMPONENT_CLASSES = {
+        "confusion-grid--right",
+        "confusion-grid--wrong",
+        "confusion-grid--empty",
+        "confusion-grid--label",
+        "confusion-grid--cursor",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("", **kwargs)
+        self.confusion: Confusion | None = None
+        self.cursor = (0, 0)
+
+    def show(self, confusion: Confusion, cursor: tuple[int, int]) -> None:
+        self.confusion, self.cursor = confusion, cursor
+        self.update(self.matrix_text())
+
+    def cell_style(self, count: int, right: bool, row_total: int, worst_mistake: int) -> Style:
+        """A count's tint: its share of its row on the diagonal, of the largest mistake off it."""
+        level = shade(count, row_total if right else worst_mistake)
+        if level == 0:
+            return self.get_component_rich_style("confusion-grid--empty", partial=True)
+        _, background = self.background_colors
+        full = self.get_component_styles("confusion-grid--right" if right else "confusion-grid--wrong").background
+        tint = background.blend(full, level)
+        ink = tint + tint.get_contrast_text()
+        return Style(bgcolor=tint.rich_color, color=ink.rich_color)
+
+    def matrix_text(self) -> Text:
+        confusion = self.confusion
+        matrix = confusion.matrix
+        classes = len(matrix)
+        color = app_has_color(self)
+        label = self.get_component_rich_style("confusion-grid--label", partial=True)
+        cursor_style = self.get_component_rich_style("confusion-grid--cursor", partial=True)
+        off = matrix.copy()
+        np.fill_diagonal(off, 0)
+        worst_mistake = int(off.max()) if classes else 0
+
+        text = Text(no_wrap=True, end="")
+        text.append("t╲p".ljust(LABEL_WIDTH) + "".join(f"{c:>{CELL_WIDTH - 1}} " for c in range(classes))
+                    + "  recall\n", label)
+        for row in range(classes):
+            text.append(f"{row:>3}".ljust(LABEL_WIDTH), label)
+            row_total = int(matrix[row].sum())
+            for col in range(classes):
+                count = int(matrix[row, col])
+                selected = (row, col) == self.cursor
+                if color:
+                    style = self.cell_style(count, row == col, row_total, worst_mistake)
+                    if selected:
+                        style += cursor_style
+                    text.append(f"{count:>{CELL_WIDTH - 1}} ", style)
+                elif selected:
+                    text.append(f"[{count}]".rjust(CELL_WIDTH))
+                else:
+                    text.append(f"{count:>{CELL_WIDTH - 1}} ")
+            text.append(f"  {percent(confusion.recall[row]):>6}\n")
+        text.append("prec".ljust(LABEL_WIDTH), label)
+        text.append("".join(f"{percent(p):>{CELL_WIDTH - 1}} " for p in confusion.precision))
+        return text
+
+
+# --- the screen ----------------------------------------------------------------------------
+
+class ConfusionScreen(Screen):
+    CSS_PATH = "confusion.tcss"
+    TITLE = "Confusion"
+    BINDINGS = [
+        Binding("up,k", "move(-1, 0)", "move", key_display="hjkl/←↑↓→",
+                tooltip="Move the cell cursor (rows: true class, columns: predicted)"),
+        Binding("down,j", "move(1, 0)", "down", show=False, tooltip="The cell below"),
+        Binding("left,h", "move(0, -1)", "left", show=False, tooltip="The cell to the left"),
+        Binding("right,l", "move(0, 1)", "right", show=False, tooltip="The cell to the right"),
+        Binding("enter", "open", "images", key_display="⏎",
+                tooltip="Inspect the cell's images, least confident first"),
+        Binding("r", "recompute", "recompute",
+                tooltip="Count again (a live run's weights have moved on)"),
+        Binding("escape", "back", "back", key_display="esc", tooltip="Leave the matrix"),
+    ]
+
+    def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
+        """`fetch` brings the network and the test set (EngineError explains why it cannot):
+        the screen shows `title` and a loading indicator until the counts are there."""
+        super().__init__(**kwargs)
+        self.title_text = title
+        self.fetch = fetch
+        self.source: InspectSource | None = None  # both set when the `count` worker succeeds
+        self.confusion: Confusion | None = None
+        self.cursor: tuple[int, int] | None = None  # (true, predicted); set with the first counts
+
+    @classmethod
+    def of(cls, source: InspectSource) -> ConfusionScreen:
+        """A confusion matrix of a source that is already there (a model file)."""
+
+        async def ready() -> InspectSource:
+            return source
+
+        return cls(source.title, ready)
+
+    @property
+    def matrix(self) -> np.ndarray | None:
+        return None if self.confusion is None else self.confusion.matrix
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Confusion · test set · {self.title_text}", id="title")
+        yield Static("test set: counting the network's answers…", id="status")
+        yield ConfusionGrid(id="matrix")
+        yield Static("", id="cell")
+        yield Static("", id="pairs")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.action_recompute()
+
+    @work(exclusive=True, exit_on_error=False, group="analysis")
+    async def count(self) -> tuple[InspectSource, Confusion]:
+        source = await self.fetch()
+        # The forward pass over the test set runs on a thread, never on the UI's.
+        return source, await asyncio.to_thread(Confusion.of, source)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "analysis":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self.query_one("#matrix").loading = False
+            self.source, self.confusion = event.worker.result
+            if self.cursor is None:  # first counts: start on the worst mistake
+                pairs = self.confusion.pairs
+                self.cursor = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
+            self.query_one("#title", Static).update(f"Confusion · test set · {self.source.title}")
+            self.show()
+            self.refresh_bindings()
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#matrix").loading = False
+            self.query_one("#status", Static).update(f"no confusion matrix: {event.worker.error}")
+            # Worker messages do not bubble: the app's one error handler hears it from here.
+            self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Moving and opening need the counts: greyed out until they are there.
+        if action in ("move", "open"):
+            return True if self.confusion is not None else None
+        return True
+
+    def show(self) -> None:
+        confusion = self.confusion
+        total, correct = confusion.total, confusion.correct
+        accuracy = f" ({correct / total:.2%})" if total else ""
+        self.query_one("#status", Static).update(
+            f"test set: {total} images, {correct} right{accuracy} · rows true, columns predicted"
+        )
+        self.query_one(ConfusionGrid).show(confusion, self.cursor)
+        row, col = self.cursor
+        count = int(confusion.matrix[row, col])
+        images = f"{count} image{'s' * (count != 1)}"
+        hint = " · ⏎ inspects them, least confident first" if count else ""
+        self.query_one("#cell", Static).update(f"true {row} → predicted {col}: {images}{hint}")
+        self.query_one("#pairs", Static).update(pairs_text(confusion.pairs))
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def action_move(self, rows: int, cols: int) -> None:
+        classes = len(self.confusion.matrix)
+        row, col = self.cursor
+        self.cursor = (min(max(row + rows, 0), classes - 1), min(max(col + cols, 0), classes - 1))
+        self.show()
+
+    def action_open(self) -> None:
+        row, col = self.cursor
+        if not self.confusion.matrix[row, col]:
+            self.notify(f"No test image of a {row} was predicted {col}", severity="warning")
+            return
+        filters = Filters(label=row, predicted=col, least_confident_first=True)
+        self.app.push_screen(InspectorScreen.of(self.source, filters))
+
+    def action_recompute(self) -> None:
+        self.query_one("#matrix").loading = True
+        self.count()
+
+    def action_back(self) -> None:
+        # Opened as the only screen, there is nothing to go back to.
+        if len(self.app.screen_stack) > 1:
+            self.dismiss()
+        else:
+            self.app.exit()
