@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from textual.app import App
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Dataset, Normalizer
@@ -412,3 +413,34 @@ async def tab_to(pilot, selector: str) -> None:
     chain[chain.index(target) - 1].focus()
     await pilot.press("tab")
     assert pilot.app.focused is target, f"tab went to {pilot.app.focused}, not {selector}"
+
+
+class ScreenHost(App):
+    """One screen, made by `screen_factory`, over a plain app that remembers its notifications
+    as (severity, message)."""
+
+    def __init__(self, screen_factory) -> None:
+        super().__init__()
+        self.screen_factory = screen_factory
+        self.notes: list[tuple[str, str]] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.screen_factory())
+
+    def notify(self, message: str, *, severity: str = "information", **options) -> None:
+        self.notes.append((severity, message))
+        super().notify(message, severity=severity, **options)
+
+
+def source_of(network: Network, mnist, title: str = "fixed-seed 784-16-10", count: int = 10):
+    """An inspector source: `network` on the first `count` test images."""
+    from tui_mnist.tui.screens.inspector import InspectSource
+
+    return InspectSource(network, mnist.normalizer, mnist.x_test[:count], mnist.y_test[:count],
+                         mnist.shape, title)
+
+
+def fixed_seed_network(sizes=(784, 16, 10), seed: int = 7) -> Network:
+    """An untrained network: deterministic numbers for screens' tests and snapshots."""
+    return Network.create(sizes, "relu", np.random.default_rng(seed))
+

@@ -8,12 +8,10 @@ import asyncio
 
 import numpy as np
 import pytest
-from fakes import RecordingApp, predicted, until
-from textual.app import App
+from fakes import RecordingApp, ScreenHost, fixed_seed_network, predicted, source_of, until
 
 from tui_mnist.engine.confusion import confusion_of, most_confused
 from tui_mnist.engine.metrics import predict_proba
-from tui_mnist.engine.network import Network
 from tui_mnist.tui.screens.confusion import ConfusionGrid, ConfusionScreen, pairs_text, percent
 from tui_mnist.tui.screens.inspector import Filters, InspectSource
 
@@ -21,22 +19,11 @@ from tui_mnist.tui.screens.inspector import Filters, InspectSource
 def fixed_seed_source(mnist, count: int = 500) -> InspectSource:
     """An untrained fixed-seed network on the first test images: deterministic, and wrong in
     many cells."""
-    network = Network.create((784, 16, 10), "relu", np.random.default_rng(7))
-    return InspectSource(network, mnist.normalizer, mnist.x_test[:count], mnist.y_test[:count],
-                         mnist.shape, "fixed-seed 784-16-10")
+    return source_of(fixed_seed_network(), mnist, count=count)
 
 
-class Host(App):
-    def __init__(self, screen_factory) -> None:
-        super().__init__()
-        self.screen_factory = screen_factory
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_factory())
-
-
-def host(source: InspectSource) -> Host:
-    return Host(lambda: ConfusionScreen.of(source))
+def host(source: InspectSource) -> ScreenHost:
+    return ScreenHost(lambda: ConfusionScreen.of(source))
 
 
 async def counted(pilot) -> ConfusionScreen:
@@ -85,7 +72,7 @@ async def test_the_counts_wait_behind_a_loading_indicator(source, expected):
         await gate.wait()
         return source
 
-    app = Host(lambda: ConfusionScreen("slow", slow_fetch))
+    app = ScreenHost(lambda: ConfusionScreen("slow", slow_fetch))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         screen = app.screen
@@ -163,7 +150,7 @@ async def test_r_counts_again_with_what_fetch_brings_now(mnist):
     async def fetch() -> InspectSource:
         return next(sources)
 
-    app = Host(lambda: ConfusionScreen("moving", fetch))
+    app = ScreenHost(lambda: ConfusionScreen("moving", fetch))
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await counted(pilot)
         assert screen.matrix.sum() == 300

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import until, write_idx
-from textual.app import App
+from fakes import ScreenHost, fixed_seed_network, source_of, until, write_idx
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import read_idx
@@ -31,34 +30,12 @@ from tui_mnist.tui.widgets.digit import RAMP, UPPER_HALF
 IMAGES, LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 
 
-def source_of(network: Network, mnist, title: str = "fixed-seed 784-16-10") -> InspectSource:
-    return InspectSource(network, mnist.normalizer, mnist.x_test[:10], mnist.y_test[:10],
-                         mnist.shape, title)
-
-
 def fixed_seed_source(mnist) -> InspectSource:
-    """An untrained network: deterministic numbers for the screen's tests and snapshots."""
-    return source_of(Network.create((784, 16, 10), "relu", np.random.default_rng(7)), mnist)
+    return source_of(fixed_seed_network(), mnist)
 
 
-class Host(App):
-    """DrawScreen over a plain app that remembers its notifications."""
-
-    def __init__(self, screen_factory) -> None:
-        super().__init__()
-        self.screen_factory = screen_factory
-        self.notes: list[tuple[str, str]] = []  # (severity, message)
-
-    def on_mount(self) -> None:
-        self.push_screen(self.screen_factory())
-
-    def notify(self, message: str, *, severity: str = "information", **options) -> None:
-        self.notes.append((severity, message))
-        super().notify(message, severity=severity, **options)
-
-
-def host(source: InspectSource, folder: Path) -> Host:
-    return Host(lambda: DrawScreen.of(source, folder))
+def host(source: InspectSource, folder: Path) -> ScreenHost:
+    return ScreenHost(lambda: DrawScreen.of(source, folder))
 
 
 async def ready(pilot) -> DrawScreen:
@@ -188,7 +165,7 @@ async def test_the_network_loads_in_a_worker_while_the_canvas_already_draws(sour
         await release.wait()
         return source
 
-    app = Host(lambda: DrawScreen("slow", slow_fetch, folder))
+    app = ScreenHost(lambda: DrawScreen("slow", slow_fetch, folder))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, DrawScreen))
         screen = app.screen

@@ -179,6 +179,8 @@ class InspectorScreen(Screen):
                 tooltip="Draw a digit and see what this network makes of it"),
         Binding("x", "confusion", "confusion", show=False,
                 tooltip="Confusion matrix of this network on the test set"),
+        Binding("u", "weights", "weights", show=False,
+                tooltip="This network's weights: first-layer units as images, deeper layers as strips"),
         Binding("y", "copy_digit", "copy", show=False,
                 tooltip="Copy the image as ASCII art, under its true and predicted labels"),
         Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
@@ -358,6 +360,11 @@ class InspectorScreen(Screen):
         from tui_mnist.tui.screens.draw import DrawScreen
 
         self.app.push_screen(DrawScreen.of(self.source))
+
+    def action_weights(self) -> None:
+        from tui_mnist.tui.screens.weights import WeightsScreen
+
+        self.app.push_screen(WeightsScreen.of(self.source))
 
     def action_confusion(self) -> None:
         from tui_mnist.tui.screens.confusion import ConfusionScreen

@@ -75,6 +75,8 @@ class TrainingScreen(Screen):
                 tooltip="Draw a digit and see what the current weights make of it"),
         Binding("x", "confusion", "confusion", show=False,
                 tooltip="Confusion matrix of the current weights on the test set"),
+        Binding("u", "weights", "weights", show=False,
+                tooltip="The current weights: first-layer units as images, deeper layers as strips"),
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
         Binding("escape,c", "back", "back",
                 tooltip="Back to the settings (once the run has ended)"),
@@ -310,6 +312,7 @@ class TrainingScreen(Screen):
             "inspect": state != "failed",
             "draw": state != "failed",
             "confusion": state != "failed",
+            "weights": state != "failed",
             "save": started and state in ("paused", "stopped", "finished"),
             "back": state in FINAL_STATES or self.attached,
             "detach": self.session.detachable and state in ("running", "paused"),
@@ -342,6 +345,11 @@ class TrainingScreen(Screen):
         from tui_mnist.tui.screens.draw import DrawScreen
 
         self.app.push_screen(DrawScreen("live weights", self.live_weights))
+
+    def action_weights(self) -> None:
+        from tui_mnist.tui.screens.weights import WeightsScreen
+
+        self.app.push_screen(WeightsScreen("live weights", self.live_weights))
 
     def action_confusion(self) -> None:
         from tui_mnist.tui.screens.confusion import ConfusionScreen
