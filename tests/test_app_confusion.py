@@ -8,7 +8,7 @@ import asyncio
 
 import numpy as np
 import pytest
-from fakes import RecordingApp, ScreenHost, fixed_seed_network, predicted, source_of, until
+from fakes import ScreenHost, fixed_seed_network, predicted, source_of, until
 
 from tui_mnist.engine.confusion import confusion_of, most_confused
 from tui_mnist.engine.metrics import predict_proba
@@ -184,37 +184,3 @@ async def test_without_colour_the_selected_cell_is_in_brackets(source, expected,
         assert lines[2].split()[3] == f"[{expected[1, 2]}]"
         assert "[" not in lines[1] + "".join(lines[3:])
         assert lines[-1].split()[0] == "prec" and len(lines) == 12
-
-
-async def test_x_in_the_inspector_shows_the_matrix_of_its_network(source, expected):
-    app = RecordingApp(inspect_source=source)
-    async with app.run_test(size=(80, 24)) as pilot:
-        inspector = await predicted(pilot)
-        await pilot.press("x")
-        screen = await counted(pilot)
-        assert screen.source is source
-        np.testing.assert_array_equal(screen.matrix, expected)
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is inspector, what="the inspector again")
-
-
-async def test_x_shows_the_matrix_of_a_runs_live_weights_and_esc_comes_back():
-    from fakes import FakeTrainer, make_app, tiny_dataset
-
-    from tui_mnist.session.thread import ThreadSession
-    from tui_mnist.tui.screens.training import TrainingScreen
-
-    data = tiny_dataset()
-    app = make_app(session_factory=lambda: ThreadSession(
-        trainer_factory=FakeTrainer, load_data=lambda config: data))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("ctrl+r")
-        training = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen)
-        await until(pilot, lambda: training.view.started is not None, what="the run's start")
-        await pilot.press("x")
-        screen = await counted(pilot)
-        assert shown(screen, "#title").startswith("Confusion · test set · live weights")
-        assert screen.matrix.sum() == len(data.y_test)
-        np.testing.assert_array_equal(screen.source.labels, data.y_test)
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is training, what="the run's screen again")

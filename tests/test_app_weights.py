@@ -225,39 +225,3 @@ def test_halving_and_folding():
     np.testing.assert_array_equal(halve(values), [[2.5, 4.5], [4.25, 5.25]])
     np.testing.assert_array_equal(fold(np.array([1.0, 2.0, 3.0]), 2),
                                   [[1.0, 2.0], [1.0, 2.0], [3.0, 0.0], [3.0, 0.0]])
-
-
-async def test_u_shows_the_live_weights_of_a_run_and_esc_comes_back():
-    from fakes import FakeTrainer, make_app, tiny_dataset, until
-
-    from tui_mnist.session.thread import ThreadSession
-    from tui_mnist.tui.screens.training import TrainingScreen
-
-    app = make_app(session_factory=lambda: ThreadSession(
-        trainer_factory=FakeTrainer, load_data=lambda config: tiny_dataset()))
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("ctrl+r")
-        training = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen)
-        await until(pilot, lambda: training.view.started is not None, what="the run's start")
-        await pilot.press("u")
-        screen = await ready(pilot)
-        assert screen.source.title.startswith("live weights")
-        assert screen.units_shown[0] == 0
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is training, what="the run's screen again")
-
-
-async def test_u_in_the_inspector_shows_its_networks_weights(source):
-    from fakes import RecordingApp, predicted, until
-
-    from tui_mnist.tui.screens.inspector import InspectorScreen
-
-    app = RecordingApp(inspect_source=source)
-    async with app.run_test(size=(80, 24)) as pilot:
-        inspector = await until(pilot, lambda: isinstance(app.screen, InspectorScreen) and app.screen)
-        await predicted(pilot)
-        await pilot.press("u")
-        screen = await ready(pilot)
-        assert screen.source is source
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is inspector, what="the inspector again")
