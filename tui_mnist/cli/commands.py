@@ -73,16 +73,18 @@ def attach_command(reference: str | None, runs_dir: str | None) -> int:
 
 
 def eval_command(model_path: Path, data_dir: str | None, as_json: bool) -> int:
-    from tui_mnist.engine.data import load_dataset
+    """Only the test files are read (a folder of the draw screen's digits will do); the
+    pixels are scaled by the model's own normalizer."""
+    from tui_mnist.engine.data import load_test_set
     from tui_mnist.engine.metrics import evaluate
     from tui_mnist.engine.model_io import check_input_size, load_model
 
     model = load_model(model_path)
-    data = load_dataset(data_dir, val=0)
-    check_input_size(model_path, model.network, data.n_features)
-    loss, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
+    test, _ = load_test_set(data_dir)
+    check_input_size(model_path, model.network, test.images.shape[1])
+    loss, accuracy = evaluate(model.network, test.images, test.labels, model.normalizer)
     if as_json:
-        print(json.dumps({"test_acc": accuracy, "test_loss": loss, "n": len(data.y_test)}))
+        print(json.dumps({"test_acc": accuracy, "test_loss": loss, "n": len(test.labels)}))
     else:
-        print(f"test accuracy {100 * accuracy:.2f}%  (loss {loss:.4f}, {len(data.y_test)} images)")
+        print(f"test accuracy {100 * accuracy:.2f}%  (loss {loss:.4f}, {len(test.labels)} images)")
     return 0

@@ -129,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(commands)
     evaluate = commands.add_parser("eval", help="test accuracy and loss of a saved model")
     evaluate.add_argument("model", type=Path)
-    evaluate.add_argument("--data-dir", help="directory of the four IDX files")
+    evaluate.add_argument(
+        "--data-dir", help="directory of the IDX files (only the two t10k test files are read)"
+    )
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     inspect = commands.add_parser("inspect", help="open the app's inspector on a saved model")
     inspect.add_argument("model", type=Path)

@@ -165,6 +165,16 @@ def load_raw(
     return data
 
 
+def load_test_set(data_dir: str | os.PathLike | None = None) -> tuple[RawSplit, tuple[int, int]]:
+    """The test split alone and its (rows, cols), found like `load_raw`'s four files.
+
+    All that evaluating or inspecting a saved model needs: the model carries its own
+    Normalizer, so the training files need not be there. A folder holding only the two t10k
+    files (the draw screen's saved digits) is a data set here; it is read every time, not
+    cached. Errors are DataErrors naming the file, as in `load_raw`."""
+    return _read_split(find_data_dir(data_dir), "test")
+
+
 @dataclass(frozen=True)
 class Normalizer:
     """x = pixel * scale + offset: [0, 1] scaling, or standardization to mean 0, std 1."""
