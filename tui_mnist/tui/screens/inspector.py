@@ -2,6 +2,18 @@
 the filter's images, each under its predicted label (v switches). Digits are drawn in half blocks
 or in plain ASCII (t switches); y copies the current one as ASCII art.
 
+"Why this answer" (s): the single view's probabilities make way for a saliency map, the gradient
+of the predicted class's logit with respect to the input pixels (S switches to the true class),
+with the last hidden layer's five most active units beside it. The map is full size (28x14 cells
+beside the digit, so both fit at 80x24) in weight_image's diverging palette: orange pixels raise
+the class's score, blue ones lower it (under NO_COLOR the ramp's `:+#` and `.-=`). Its scale is
+symmetric, the map divided by its own largest |gradient|: 0 stays neutral, the strongest pixel
+of either sign is full colour, and one map's colours are not comparable with another's. (The
+engine's gradient is in the normalized input space; pixel = that times the normalizer's scale, a
+positive scalar, so the scaled map is the same.) One saliency is a forward and a backward pass
+for one image (~0.2 ms at 784-128-10, 1-2 ms at 784-1024-10, benchmarks/insight_speed.py): it
+runs on the UI thread whenever the image on display changes.
+
 The screen opens at once; a worker then fetches what to look at (a live run's weights take a
 trip to its trainer) and computes the predictions for the whole set once, behind a loading
 indicator. Filters and orderings are then index arithmetic over those arrays.
@@ -28,12 +40,14 @@ from tui_mnist.engine.data import Normalizer, load_dataset
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import check_input_size, load_model
 from tui_mnist.engine.network import Network
+from tui_mnist.engine.saliency import Saliency, saliency
 from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
 from tui_mnist.tui.widgets.digit import DigitView, app_has_color, digit_ascii
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
+from tui_mnist.tui.widgets.weight_image import WeightImage
 
 
 @dataclass(frozen=True)
@@ -135,6 +149,32 @@ class WheelBody(VerticalScroll):
 
 # Keys that only mean something in the grid (hidden from the footer in the single view).
 GRID_ACTIONS = {"page", "move_row", "open"}
+# Keys that only mean something in the single view (hidden from the footer in the grid).
+SINGLE_ACTIONS = {"toggle_why", "toggle_why_target"}
+
+
+def saliency_map(gradient: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The gradient (rows*cols,) as a (rows, cols) map in [-1, 1]: divided by its largest
+    |value|, so the sign is kept and 0 stays 0 (an all-zero gradient stays all zero)."""
+    largest = float(np.abs(gradient).max())
+    return gradient.reshape(shape) / (largest or 1.0)
+
+
+def units_text(units: list[tuple[int, float]], has_hidden: bool) -> str:
+    """The last hidden layer's most active units, one a line (`unit 17: 3.2`), under a heading;
+    or why there are none."""
+    if not has_hidden:
+        return "no hidden layer:\nthe logits are\nlinear in the\npixels"
+    if not units:
+        return "last hidden\nlayer: no unit\nfired"
+    return "top units,\nlast hidden\nlayer:\n" + "\n".join(f"unit {unit}: {value:.1f}" for unit, value in units)
+
+
+def why_legend(target: int, color: bool) -> str:
+    """What the map's colours (or, without colour, characters) mean for class `target`."""
+    if color:
+        return f"orange: for {target}\nblue: against"
+    return f":+#: for {target}\n.-=: against"
 
 
 class InspectorScreen(Screen):
@@ -145,6 +185,10 @@ class InspectorScreen(Screen):
     """Showing the grid of the filter's images instead of one image."""
     ascii_art = reactive(False)
     """Digits drawn with the character ramp instead of half blocks (bound to the widgets')."""
+    why_shown = reactive(False, toggle_class="-why", init=False)
+    """s: the saliency map of the image on display instead of its probabilities."""
+    why_true = reactive(False, init=False)
+    """S: the map explains the true class instead of the predicted one."""
 
     TITLE = "Inspector"
     BINDINGS = [
@@ -181,6 +225,11 @@ class InspectorScreen(Screen):
                 tooltip="Confusion matrix of this network on the test set"),
         Binding("u", "weights", "weights", show=False,
                 tooltip="This network's weights: first-layer units as images, deeper layers as strips"),
+        Binding("s", "toggle_why", "why",
+                tooltip="Why this answer: which pixels drive the predicted class (instead of "
+                "the probabilities), and the last hidden layer's most active units"),
+        Binding("S", "toggle_why_target", "why true", show=False,
+                tooltip="Why map: explain the true class instead of the predicted one, or back"),
         Binding("y", "copy_digit", "copy", show=False,
                 tooltip="Copy the image as ASCII art, under its true and predicted labels"),
         Binding("escape,q", "back", "back", key_display="q", tooltip="Leave the inspector"),
@@ -201,6 +250,7 @@ class InspectorScreen(Screen):
         self.filters = filters or Filters()
         self.chosen: np.ndarray = np.empty(0, dtype=np.intp)  # set indices, in display order
         self.position = 0
+        self.why: Saliency | None = None  # the saliency on display (s), None when hidden
 
     @classmethod
     def of(cls, source: InspectSource, filters: Filters | None = None) -> InspectorScreen:
@@ -220,6 +270,9 @@ class InspectorScreen(Screen):
             with Vertical(id="side"):
                 yield Static("", id="verdict")
                 yield ProbabilityBars(id="probs")
+                with Horizontal(id="why"):
+                    yield WeightImage(id="why-map")
+                    yield Static("", id="why-units")
         yield DigitGrid(id="grid").data_bind(InspectorScreen.ascii_art)
         yield Footer(compact=True, show_command_palette=False)  # room for q at 80 columns; f1 lists ^p
 
@@ -251,6 +304,10 @@ class InspectorScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in GRID_ACTIONS and not self.grid_view:
             return False
+        if action in SINGLE_ACTIONS and self.grid_view:
+            return False
+        if action == "toggle_why_target" and not self.why_shown:
+            return None  # only the map has a target to switch
         if action == "toggle_ascii" and not app_has_color(self):
             return None  # without colour the digits are ASCII already
         # Every key but `back` works on the predictions: greyed out until they are there.
@@ -258,6 +315,13 @@ class InspectorScreen(Screen):
 
     def watch_grid_view(self) -> None:
         self.refresh_bindings()
+        self.show_current()
+
+    def watch_why_shown(self) -> None:
+        self.refresh_bindings()
+        self.show_current()
+
+    def watch_why_true(self) -> None:
         self.show_current()
 
     @property
@@ -288,6 +352,7 @@ class InspectorScreen(Screen):
         if index is None:
             digit.show(None)
             bars.show(None)
+            self.show_why(None)
             verdict.update("No test image matches these filters (a: show all).")
             return
         true_label = int(self.source.labels[index])
@@ -300,6 +365,23 @@ class InspectorScreen(Screen):
             f"({self.predictions.confidence[index]:.1%}) · {outcome}"
         )
         verdict.set_class(predicted != true_label, "-wrong")
+        self.show_why(true_label if self.why_true else predicted, index)
+
+    def show_why(self, target: int | None, index: int | None = None) -> None:
+        """The saliency of image `index` for class `target` (nothing for None), if s shows it."""
+        why_map = self.query_one("#why-map", WeightImage)
+        units = self.query_one("#why-units", Static)
+        if not self.why_shown or target is None:
+            self.why = None
+            why_map.show(None)
+            units.update("")
+            return
+        network = self.source.network
+        self.why = saliency(network, self.source.images[index], self.source.normalizer, target)
+        which = "true" if self.why_true else "predicted"
+        why_map.show(saliency_map(self.why.gradient, self.source.shape), f"why {target} ({which})")
+        units.update(f"{units_text(self.why.units, bool(network.hidden))}\n\n"
+                     f"{why_legend(target, app_has_color(self))}")
 
     def show_page(self) -> None:
         """The grid: the page of the filter's list that holds the current position."""
@@ -373,6 +455,12 @@ class InspectorScreen(Screen):
 
     def action_toggle_ascii(self) -> None:
         self.ascii_art = not self.ascii_art
+
+    def action_toggle_why(self) -> None:
+        self.why_shown = not self.why_shown
+
+    def action_toggle_why_target(self) -> None:
+        self.why_true = not self.why_true
 
     def digit_art(self, index: int) -> str:
         """Test image `index` as ASCII art under a line naming it, its true label and the
