@@ -15,6 +15,9 @@ from tui_mnist import __version__
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.engine.settings import SETTINGS, Setting, whole
 
+# eval and inspect read only the test split: a folder of one's own drawn digits will do.
+TEST_FILES_HELP = "directory of the IDX files (only the two t10k test files are read)"
+
 
 def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
     """`parse` as an argparse type: its ConfigError becomes a usage error naming the flag."""
@@ -129,13 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(commands)
     evaluate = commands.add_parser("eval", help="test accuracy and loss of a saved model")
     evaluate.add_argument("model", type=Path)
-    evaluate.add_argument(
-        "--data-dir", help="directory of the IDX files (only the two t10k test files are read)"
-    )
+    evaluate.add_argument("--data-dir", help=TEST_FILES_HELP)
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     inspect = commands.add_parser("inspect", help="open the app's inspector on a saved model")
     inspect.add_argument("model", type=Path)
-    inspect.add_argument("--data-dir", help="directory of the four IDX files")
+    inspect.add_argument("--data-dir", help=TEST_FILES_HELP)
     _add_runs_parsers(commands)
     return parser
 

@@ -36,7 +36,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from tui_mnist.engine.data import Normalizer, load_dataset
+from tui_mnist.engine.data import Normalizer, load_test_set
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import check_input_size, load_model
 from tui_mnist.engine.network import Network
@@ -72,16 +72,17 @@ class InspectSource:
 
     @classmethod
     def from_model_file(cls, path: str | Path, data_dir: str | None = None) -> InspectSource:
-        """The saved model on the test split; EngineError subclasses explain any failure."""
+        """The saved model on the test files of `data_dir` (only those are read: a folder of
+        one's own drawn digits will do); EngineError subclasses explain any failure."""
         model = load_model(path)
-        data = load_dataset(data_dir, val=0)
-        check_input_size(path, model.network, data.n_features)
+        test, shape = load_test_set(data_dir)
+        check_input_size(path, model.network, test.images.shape[1])
         return cls(
             network=model.network,
             normalizer=model.normalizer,
-            images=data.x_test,
-            labels=data.y_test,
-            shape=data.shape,
+            images=test.images,
+            labels=test.labels,
+            shape=shape,
             title=str(path),
         )
 
