@@ -65,3 +65,18 @@ def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(DataError) as caught:
         load_test_set(tmp_path / "nowhere")
     assert str(caught.value) == f"data directory {tmp_path / 'nowhere'} (from --data-dir) does not exist"
+
+
+def test_the_inspector_opens_a_model_on_a_folder_of_saved_digits(mnist, tmp_path):
+    from fakes import fixed_seed_network
+
+    from tui_mnist.engine.model_io import save_model
+    from tui_mnist.tui.screens.inspector import InspectSource
+
+    save_digits(tmp_path / "my-digits", mnist, 3)
+    model = tmp_path / "model.npz"
+    save_model(model, fixed_seed_network(), mnist.normalizer, {}, {})
+    source = InspectSource.from_model_file(model, str(tmp_path / "my-digits"))
+    np.testing.assert_array_equal(source.images, mnist.x_test[:3])
+    np.testing.assert_array_equal(source.labels, mnist.y_test[:3])
+    assert source.shape == (28, 28)
