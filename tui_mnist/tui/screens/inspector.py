@@ -44,6 +44,7 @@ from tui_mnist.engine.saliency import Saliency, saliency
 from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
+from tui_mnist.tui.screens.network_views import VIEW_BINDINGS, NetworkViews
 from tui_mnist.tui.widgets.digit import DigitView, app_has_color, digit_ascii
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
@@ -178,7 +179,7 @@ def why_legend(target: int, color: bool) -> str:
     return f":+#: for {target}\n.-=: against"
 
 
-class InspectorScreen(Screen):
+class InspectorScreen(NetworkViews, Screen):
     CSS_PATH = "inspector.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
 
@@ -220,12 +221,7 @@ class InspectorScreen(Screen):
                 tooltip="Switch between one image and a grid of the filter's images"),
         Binding("t", "toggle_ascii", "ascii",
                 tooltip="Draw the digits in plain ASCII characters, or in half blocks again"),
-        Binding("w", "draw", "draw", show=False,
-                tooltip="Draw a digit and see what this network makes of it"),
-        Binding("x", "confusion", "confusion", show=False,
-                tooltip="Confusion matrix of this network on the test set"),
-        Binding("u", "weights", "weights", show=False,
-                tooltip="This network's weights: first-layer units as images, deeper layers as strips"),
+        *VIEW_BINDINGS,
         Binding("s", "toggle_why", "why",
                 tooltip="Why this answer: which pixels drive the predicted class (instead of "
                 "the probabilities), and the last hidden layer's most active units"),
@@ -439,20 +435,8 @@ class InspectorScreen(Screen):
     def action_toggle_grid(self) -> None:
         self.grid_view = not self.grid_view
 
-    def action_draw(self) -> None:
-        from tui_mnist.tui.screens.draw import DrawScreen
-
-        self.app.push_screen(DrawScreen.of(self.source))
-
-    def action_weights(self) -> None:
-        from tui_mnist.tui.screens.weights import WeightsScreen
-
-        self.app.push_screen(WeightsScreen.of(self.source))
-
-    def action_confusion(self) -> None:
-        from tui_mnist.tui.screens.confusion import ConfusionScreen
-
-        self.app.push_screen(ConfusionScreen.of(self.source))
+    def open_view(self, view: type[Screen]) -> None:
+        self.app.push_screen(view.of(self.source))
 
     def action_toggle_ascii(self) -> None:
         self.ascii_art = not self.ascii_art

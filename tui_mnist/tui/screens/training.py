@@ -30,6 +30,7 @@ from tui_mnist.live.events import (
 from tui_mnist.live.text import how_far
 from tui_mnist.session.protocol import CommandRefused, Session
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
+from tui_mnist.tui.screens.network_views import VIEW_ACTIONS, VIEW_BINDINGS, NetworkViews
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.training_view import TrainingView, duration
 from tui_mnist.tui.widgets.chart import Axes, Chart, Reference, Series
@@ -49,7 +50,7 @@ ACTIVE = ("loading", "running", "paused", "stopping")
 STEP_KEYS = Binding.Group("step")  # n and N: one footer entry, "n N step"
 
 
-class TrainingScreen(Screen):
+class TrainingScreen(NetworkViews, Screen):
     CSS_PATH = "training.tcss"
     TITLE = "Training"
     BINDINGS = [
@@ -71,12 +72,7 @@ class TrainingScreen(Screen):
         Binding("l", "toggle_log", "log", show=False,
                 tooltip="Draw the loss on a log scale, or a linear one"),
         Binding("i", "inspect", "inspect", tooltip="Inspect the current weights on the test set"),
-        Binding("w", "draw", "draw", show=False,
-                tooltip="Draw a digit and see what the current weights make of it"),
-        Binding("x", "confusion", "confusion", show=False,
-                tooltip="Confusion matrix of the current weights on the test set"),
-        Binding("u", "weights", "weights", show=False,
-                tooltip="The current weights: first-layer units as images, deeper layers as strips"),
+        *VIEW_BINDINGS,
         Binding("ctrl+s", "save", "save", tooltip="Save the model to a file"),
         Binding("escape,c", "back", "back",
                 tooltip="Back to the settings (once the run has ended)"),
@@ -310,9 +306,7 @@ class TrainingScreen(Screen):
             "stop": state in ("loading", "running", "paused"),
             "scale_lr": state in ("loading", "running", "paused"),
             "inspect": state != "failed",
-            "draw": state != "failed",
-            "confusion": state != "failed",
-            "weights": state != "failed",
+            **dict.fromkeys(VIEW_ACTIONS, state != "failed"),
             "save": started and state in ("paused", "stopped", "finished"),
             "back": state in FINAL_STATES or self.attached,
             "detach": self.session.detachable and state in ("running", "paused"),
@@ -341,20 +335,8 @@ class TrainingScreen(Screen):
         # Open first: the weights' trip from the trainer happens in the inspector's worker.
         self.app.push_screen(InspectorScreen("live weights", self.live_weights))
 
-    def action_draw(self) -> None:
-        from tui_mnist.tui.screens.draw import DrawScreen
-
-        self.app.push_screen(DrawScreen("live weights", self.live_weights))
-
-    def action_weights(self) -> None:
-        from tui_mnist.tui.screens.weights import WeightsScreen
-
-        self.app.push_screen(WeightsScreen("live weights", self.live_weights))
-
-    def action_confusion(self) -> None:
-        from tui_mnist.tui.screens.confusion import ConfusionScreen
-
-        self.app.push_screen(ConfusionScreen("live weights", self.live_weights))
+    def open_view(self, view: type[Screen]) -> None:
+        self.app.push_screen(view("live weights", self.live_weights))
 
     async def live_weights(self) -> InspectSource:
         snapshot = await self.session.snapshot()

@@ -1,0 +1,40 @@
+"""The keys that open the views of one network (draw, confusion, weights), shared by the screens
+that show a network: the training screen (the run's live weights) and the inspector (its own)."""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+VIEW_BINDINGS = [
+    Binding("w", "draw", "draw", show=False,
+            tooltip="Draw a digit and see what the network makes of it"),
+    Binding("x", "confusion", "confusion", show=False,
+            tooltip="Confusion matrix of the network on the test set"),
+    Binding("u", "weights", "weights", show=False,
+            tooltip="The network's weights: first-layer units as images, deeper layers as strips"),
+]
+VIEW_ACTIONS = tuple(binding.action for binding in VIEW_BINDINGS)
+
+
+class NetworkViews:
+    """Mixin for a screen that shows a network: `open_view` says how a view gets it."""
+
+    def open_view(self, view: type[Screen]) -> None:
+        raise NotImplementedError
+
+    # The views import the inspector (its InspectSource), which uses this mixin: imported late.
+    def action_draw(self) -> None:
+        from tui_mnist.tui.screens.draw import DrawScreen
+
+        self.open_view(DrawScreen)
+
+    def action_confusion(self) -> None:
+        from tui_mnist.tui.screens.confusion import ConfusionScreen
+
+        self.open_view(ConfusionScreen)
+
+    def action_weights(self) -> None:
+        from tui_mnist.tui.screens.weights import WeightsScreen
+
+        self.open_view(WeightsScreen)
