@@ -466,16 +466,6 @@ def test_saving_an_ended_run_to_a_missing_folder_is_a_notification(runs_env, end
 # Looking back at an ended run, and running its settings again (run folders written by hand).
 
 
-async def listed(pilot) -> RunsScreen:
-    """The runs list, open and read (its worker done)."""
-    app = pilot.app
-    await pilot.press("ctrl+o")
-    ledger = await until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen, what="the list")
-    await app.workers.wait_for_complete()
-    await until(pilot, lambda: ledger.current() is not None, what="the runs listed")
-    return ledger
-
-
 def footer_keys(screen) -> list[str]:
     """The keys the footer of `screen` shows now, as drawn."""
     return [key.key_display for key in screen.query("FooterKey")]
@@ -504,7 +494,7 @@ async def test_enter_on_an_ended_run_shows_its_curves_read_only(tmp_path):
                       '"seconds": 6.0, "stopped": false, "steps": 40, "batches_per_epoch": 10}\n')
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 40)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         await pilot.press("end", "enter")  # the oldest: finished
         review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
                              what="the finished run's review")
@@ -556,7 +546,7 @@ async def test_the_settings_of_a_run_are_edited_and_run_again(tmp_path):
     done, stopped, vanished = three_runs(tmp_path)
     app = RecordingApp(runs_dir=tmp_path, session_factory=fake_session, clock=lambda: 0.0)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         assert footer_keys(ledger) == ["⏎", "space", "c", "e", "R", "del", "esc", "^q", "f1"]
         assert footer_fits(ledger)
         await pilot.press("j", "e")  # the stopped run: 256 hidden units, Adam, lr 0.001
@@ -600,7 +590,7 @@ async def test_an_ended_run_is_read_on_a_worker_while_the_screen_answers(tmp_pat
     monkeypatch.setattr(RecordedRun, "read", held_read)
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await listed(pilot)
+        await open_ledger(pilot)
         await pilot.press("j", "enter")  # the stopped run
         review = await until(pilot, lambda: isinstance(app.screen, RunReviewScreen) and app.screen,
                              what="the stopped run's review")
@@ -670,7 +660,7 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
     done, stopped, vanished = three_runs(tmp_path)
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         await pilot.press("j")  # the stopped run
         dialog, field = await open_note_dialog(pilot)
         assert field.value == ""
@@ -695,7 +685,7 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
 
         await pilot.press("escape")  # leave the list, and open it again
         await until(pilot, lambda: isinstance(app.screen, ConfigureScreen), what="the form")
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         await pilot.press("j")
         assert ledger.current().id == stopped.name
         assert ledger.current().note == "wide net #keep #more"
@@ -728,7 +718,7 @@ async def test_a_live_run_takes_a_note_while_it_trains(tmp_path):
     RunFolder(vanished).write_status(live_status())  # its trainer is back: live
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         assert ledger.current().id == vanished.name and ledger.current().state == "running"
         await open_note_dialog(pilot)
         await pilot.press(*"still going #watch", "enter")
@@ -750,7 +740,7 @@ async def test_a_damaged_note_shows_the_run_without_a_note(tmp_path):
     (vanished / "note.json").write_bytes(b"\xff\xfe")
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         assert shown_run_ids(ledger) == [vanished.name, stopped.name, done.name]
         assert [ledger.runs[run].note for run in shown_run_ids(ledger)] == ["", "", ""]
         await pilot.press("end")
@@ -774,7 +764,7 @@ async def test_the_filter_narrows_the_list_by_text_and_by_tag_and_esc_restores_i
     write_note(RunFolder(stopped), "wide net #Keep #lr-test")
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         table, field = ledger.query_one(DataTable), ledger.query_one("#runs-filter", Input)
         everything = [vanished.name, stopped.name, done.name]
         assert not field.display and app.focused is table
@@ -831,7 +821,7 @@ async def test_s_cycles_the_orders_of_the_list(tmp_path):
     write_note(RunFolder(done), "#keep")
     app = RecordingApp(runs_dir=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        ledger = await listed(pilot)
+        ledger = await open_ledger(pilot)
         orders = []
         for _ in range(5):
             heading = shown_text(ledger, "#runs-heading")
