@@ -168,3 +168,39 @@ async def test_a_run_stopped_mid_epoch_from_elsewhere_saves_the_weights_it_stopp
     _, accuracy = evaluate(model.network, data.x_test, data.y_test, model.normalizer)
     assert accuracy == finished.test_acc  # the weights the final test was run on
     session.close()
+
+
+async def test_an_ending_lost_on_the_wire_is_read_from_the_run_folder(runs_env):
+    """A trainer shutting down may cut a subscriber off before its last event reaches it (it
+    did under load in CI): the run then shows its ending from the folder, not a failure."""
+    from fakes import small_config, wait_for
+
+    from tui_mnist.live.events import RunFailed
+    from tui_mnist.runs.execute import execute_run
+    from tui_mnist.runs.protocol import encode_event
+    from tui_mnist.runs.server import ControlServer
+    from tui_mnist.runs.store import RunFolder, resolve_runs_dir
+    from tui_mnist.session.detached import events_on_disk
+
+    folder = RunFolder.create(resolve_runs_dir(None), small_config(epochs=1))
+    execute_run(folder)
+    on_disk = events_on_disk(folder)
+    # A stand-in for the trainer's last moments: it sends the run's start, then goes away.
+    server = ControlServer(folder.socket_file, lambda request: {"ok": True},
+                           lambda: [encode_event(on_disk[0])])
+    server.start()
+    session = DetachedSession.attach(folder.path)
+    await session.start(folder.train_config())
+    stream = session.events()
+    while not isinstance(await asyncio.wait_for(anext(stream), PATIENCE), RunStarted):
+        pass  # the session's own "loading" comes first
+    wait_for(lambda: server.subscribers, what="the subscriber")
+    server.close()
+    rest = await asyncio.wait_for(collect(stream), PATIENCE)
+    assert rest == [on_disk[-1]] and isinstance(rest[-1], RunFinished)
+    assert not any(isinstance(event, RunFailed) for event in rest)
+    assert session.join(PATIENCE)
+
+
+async def collect(stream) -> list:
+    return [event async for event in stream]

@@ -175,23 +175,26 @@ class DetachedSession:
         client.stop()
 
     def _follow(self) -> None:
+        delivered = 0
         try:
             try:
                 self._stream = self._client.events()
-            except RunError:
-                # A short run may end between its trainer's first answer and our subscribing.
-                events = events_on_disk(self._client.folder)
-                if events is None:
-                    raise
-            else:
                 if self._closed:  # closed while connecting: close() could not end the stream
                     self._stream.close()
-                events = self._stream
-            for event in events:
-                if isinstance(event, RunStarted):
-                    self._batches_per_epoch = event.batches_per_epoch
-                if not self._channel.put(event):  # the app's event loop is gone
-                    break
+                for event in self._stream:
+                    if not self._deliver(event):
+                        return
+                    delivered += 1
+            except RunError:
+                # A short run may end between its trainer's first answer and our subscribing,
+                # or while the trainer shuts down, before its last event reached us: the run's
+                # folder has the rest (all of it, or its ending).
+                events = events_on_disk(self._client.folder)
+                if events is None or self._closed:
+                    raise
+                for event in events if not delivered else events[-1:]:
+                    if not self._deliver(event):
+                        return
         except EngineError as error:
             if not self._closed:
                 self._channel.put(RunFailed(str(error)))
@@ -199,6 +202,12 @@ class DetachedSession:
             if self._stream is not None:
                 self._stream.close()
             self._ended.set()
+
+    def _deliver(self, event: Event) -> bool:
+        """Pass an event on; False once the app's event loop is gone."""
+        if isinstance(event, RunStarted):
+            self._batches_per_epoch = event.batches_per_epoch
+        return self._channel.put(event)
 
     # --- weights, in a worker of asyncio.to_thread ------------------------------------------
 
