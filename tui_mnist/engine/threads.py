@@ -100,7 +100,8 @@ class ThreadTuner:
     Feed it every batch's cumulative counters (`observe(samples, seconds)`, seconds of batch
     time only). It times the candidates in short interleaved slices (so a burst of other work
     hits them alike), drops one that is far behind, keeps the fastest, then watches throughput
-    and times them again when it strays by a third from what the choice was measured at.
+    and times them again when it strays by a third from what the choice was measured at, and
+    after RETIME_SECONDS of batch time in any case.
     """
 
     def __init__(self, candidates: list[int], set_threads: Callable[[int], None] = limit_blas_threads):
