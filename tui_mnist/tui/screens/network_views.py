@@ -1,5 +1,6 @@
-"""The keys that open the views of one network (draw, confusion, weights), shared by the screens
-that show a network: the training screen (the run's live weights) and the inspector (its own)."""
+"""The keys that open the views of one network (draw, confusion, weights, gradient check), shared
+by the screens that show a network: the training screen (the run's live weights) and the
+inspector (its own)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ VIEW_BINDINGS = [
             tooltip="Confusion matrix of the network on the test set"),
     Binding("u", "weights", "weights", show=False,
             tooltip="The network's weights: first-layer units as images, deeper layers as strips"),
+    Binding("G", "gradcheck", "gradient check", show=False,
+            tooltip="Check backprop against finite differences, layer by layer"),
 ]
 VIEW_ACTIONS = tuple(binding.action for binding in VIEW_BINDINGS)
 
@@ -38,3 +41,8 @@ class NetworkViews:
         from tui_mnist.tui.screens.weights import WeightsScreen
 
         self.open_view(WeightsScreen)
+
+    def action_gradcheck(self) -> None:
+        from tui_mnist.tui.screens.gradcheck import GradcheckScreen
+
+        self.open_view(GradcheckScreen)
