@@ -3,7 +3,7 @@
 layer, and a verdict. A small modal over the screen it was opened from; esc closes it.
 
 The network comes the way the other views' does (`InspectSource`, through a `fetch` that may
-take a trip to a live run's trainer); fetch and check run in one thread worker behind a loading
+take a trip to a live run's trainer) in a worker, and the check on a thread, behind a loading
 indicator (the check is two forward passes per sampled entry: about 0.01 s at 784-128-10 and
 0.06 s at 784-1024-10 on 32 images, but never on the UI thread).
 """
