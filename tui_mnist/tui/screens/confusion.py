@@ -12,7 +12,6 @@ does both again: a live run's weights have moved on since.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,9 +26,8 @@ from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.confusion import confusion_of, most_confused, precision_recall
 from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
-
-SourceFetch = Callable[[], Awaitable[InspectSource]]
 
 TOP_PAIRS = 5  # the most confused pairs listed under the matrix
 LABEL_WIDTH = 6  # the row labels' column
@@ -181,7 +179,7 @@ class ConfusionGrid(Static):
 
 # --- the screen ----------------------------------------------------------------------------
 
-class ConfusionScreen(Screen):
+class ConfusionScreen(SourceView, Screen):
     CSS_PATH = "confusion.tcss"
     TITLE = "Confusion"
     BINDINGS = [
@@ -206,15 +204,6 @@ class ConfusionScreen(Screen):
         self.source: InspectSource | None = None  # both set when the `count` worker succeeds
         self.confusion: Confusion | None = None
         self.cursor: tuple[int, int] | None = None  # (true, predicted); set with the first counts
-
-    @classmethod
-    def of(cls, source: InspectSource) -> ConfusionScreen:
-        """A confusion matrix of a source that is already there (a model file)."""
-
-        async def ready() -> InspectSource:
-            return source
-
-        return cls(source.title, ready)
 
     @property
     def matrix(self) -> np.ndarray | None:
@@ -295,10 +284,3 @@ class ConfusionScreen(Screen):
     def action_recompute(self) -> None:
         self.query_one("#matrix").loading = True
         self.count()
-
-    def action_back(self) -> None:
-        # Opened as the only screen, there is nothing to go back to.
-        if len(self.app.screen_stack) > 1:
-            self.dismiss()
-        else:
-            self.app.exit()

@@ -15,7 +15,6 @@ open like MNIST.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +32,11 @@ from tui_mnist.engine.my_digits import append_digit
 from tui_mnist.engine.preprocess import FIELD, mnist_like
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.label_dialog import LabelDialog
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.canvas import DigitCanvas
 from tui_mnist.tui.widgets.digit import DigitView
 from tui_mnist.tui.widgets.digit_grid import thumbnail
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
-
-SourceFetch = Callable[[], Awaitable[InspectSource]]
 
 DIGITS_FOLDER = "my-digits"
 SIDE_WIDTH = 49  # the probabilities' column, with its margin: bars 20 cells long
@@ -58,7 +56,7 @@ def digits_dir() -> Path:
 
 # --- the screen ----------------------------------------------------------------------------
 
-class DrawScreen(Screen):
+class DrawScreen(SourceView, Screen):
     CSS_PATH = "draw.tcss"
     TITLE = "Draw"
     BINDINGS = [
@@ -96,15 +94,6 @@ class DrawScreen(Screen):
         self.probs: np.ndarray | None = None
         self.pen_down = False
         self.full_view = False  # the network's input at full size (tall windows) or half
-
-    @classmethod
-    def of(cls, source: InspectSource, digits_folder: Path | None = None) -> DrawScreen:
-        """A drawing screen on a source that is already there (a model file)."""
-
-        async def ready() -> InspectSource:
-            return source
-
-        return cls(source.title, ready, digits_folder)
 
     @property
     def canvas(self) -> DigitCanvas:
@@ -262,10 +251,3 @@ class DrawScreen(Screen):
     def save(self, image: np.ndarray, label: int) -> tuple[int, int]:
         """Append in a thread: the files are read whole and written with an fsync."""
         return label, append_digit(self.saved_to(), image, label)
-
-    def action_back(self) -> None:
-        # Opened as the only screen, there is nothing to go back to.
-        if len(self.app.screen_stack) > 1:
-            self.dismiss()
-        else:
-            self.app.exit()

@@ -21,8 +21,8 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.gradcheck import LayerCheck, gradient_check
-from tui_mnist.tui.screens.confusion import SourceFetch
 from tui_mnist.tui.screens.inspector import InspectSource
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 
 IMAGES = 32  # the first test images of the source the check runs on
 AGREES = 1e-4  # a worst relative error below this passes: a correct network scores ~4e-6 or less
@@ -46,7 +46,7 @@ def verdict(checks: list[LayerCheck]) -> str:
             "the backward pass has a bug, an activation's derivative for one")
 
 
-class GradcheckScreen(ModalScreen):
+class GradcheckScreen(SourceView, ModalScreen):
     CSS_PATH = "gradcheck.tcss"
     BINDINGS = [Binding("escape", "back", "back", key_display="esc", tooltip="Close the gradient check")]
 
@@ -58,15 +58,6 @@ class GradcheckScreen(ModalScreen):
         self.fetch = fetch
         self.source: InspectSource | None = None  # both set when the `check` worker succeeds
         self.checks: list[LayerCheck] | None = None
-
-    @classmethod
-    def of(cls, source: InspectSource) -> GradcheckScreen:
-        """A gradient check of a source that is already there (a model file)."""
-
-        async def ready() -> InspectSource:
-            return source
-
-        return cls(source.title, ready)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog") as dialog:
@@ -107,6 +98,3 @@ class GradcheckScreen(ModalScreen):
             self.query_one("#verdict", Static).update(f"no gradient check: {event.worker.error}")
             # Worker messages do not bubble: the app's one error handler hears it from here.
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
-
-    def action_back(self) -> None:
-        self.dismiss()

@@ -22,7 +22,6 @@ indicator. Filters and orderings are then index arithmetic over those arrays.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,6 +44,7 @@ from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.clipboard import copy_text
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
 from tui_mnist.tui.screens.network_views import VIEW_BINDINGS, NetworkViews
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import DigitView, app_has_color, digit_ascii
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
@@ -86,9 +86,6 @@ class InspectSource:
             shape=shape,
             title=str(path),
         )
-
-
-SourceFetch = Callable[[], Awaitable[InspectSource]]
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ def why_legend(target: int, color: bool) -> str:
     return f":+#: for {target}\n.-=: against"
 
 
-class InspectorScreen(NetworkViews, Screen):
+class InspectorScreen(SourceView, NetworkViews, Screen):
     CSS_PATH = "inspector.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
 
@@ -248,15 +245,6 @@ class InspectorScreen(NetworkViews, Screen):
         self.chosen: np.ndarray = np.empty(0, dtype=np.intp)  # set indices, in display order
         self.position = 0
         self.why: Saliency | None = None  # the saliency on display (s), None when hidden
-
-    @classmethod
-    def of(cls, source: InspectSource, filters: Filters | None = None) -> InspectorScreen:
-        """An inspector on a source that is already there (a model file)."""
-
-        async def ready() -> InspectSource:
-            return source
-
-        return cls(source.title, ready, filters)
 
     def compose(self) -> ComposeResult:
         yield Static(f"Inspector · {self.title_text}", id="title")
@@ -508,10 +496,3 @@ class InspectorScreen(NetworkViews, Screen):
             self.notify(f"test image {index} is not in this filter: showing all images")
             filters = Filters()
         self.apply_filters(filters, keep=index)
-
-    def action_back(self) -> None:
-        # Opened as the only screen (`tui-mnist inspect`), there is nothing to go back to.
-        if len(self.app.screen_stack) > 1:
-            self.dismiss()
-        else:
-            self.app.exit()

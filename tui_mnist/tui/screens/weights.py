@@ -19,7 +19,6 @@ terminal row per line of inputs, lines as long as the window allows and evenly f
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 
 import numpy as np
 from textual import work
@@ -32,10 +31,9 @@ from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.weights import Scale, first_layer_images, layer_strips, weight_scale
 from tui_mnist.tui.screens.inspector import InspectSource
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
 from tui_mnist.tui.widgets.weight_image import NEGATIVE_RAMP, POSITIVE_RAMP, WeightImage
-
-SourceFetch = Callable[[], Awaitable[InspectSource]]
 
 MIN_UNITS = 6  # full-size images only if at least this many fit
 CHROME_ROWS = 4  # title, heading, keys and footer
@@ -68,7 +66,7 @@ def fold(strip: np.ndarray, width: int) -> np.ndarray:
     return np.repeat(padded.reshape(lines, width), 2, axis=0)
 
 
-class WeightsScreen(Screen):
+class WeightsScreen(SourceView, Screen):
     CSS_PATH = "weights.tcss"
     TITLE = "Weights"
     BINDINGS = [
@@ -97,15 +95,6 @@ class WeightsScreen(Screen):
         self.maps: np.ndarray | None = None  # the layer's (n_out, rows, cols) or (n_out, n_in)
         self.page_size = 1
         self.half = False
-
-    @classmethod
-    def of(cls, source: InspectSource) -> WeightsScreen:
-        """A weights screen on a source that is already there (a model file)."""
-
-        async def ready() -> InspectSource:
-            return source
-
-        return cls(source.title, ready)
 
     def compose(self) -> ComposeResult:
         yield Static(f"Weights · {self.title_text}", id="title")
@@ -255,10 +244,3 @@ class WeightsScreen(Screen):
     def action_refresh_weights(self) -> None:
         self.query_one("#units").loading = True
         self.load()
-
-    def action_back(self) -> None:
-        # Opened as the only screen, there is nothing to go back to.
-        if len(self.app.screen_stack) > 1:
-            self.dismiss()
-        else:
-            self.app.exit()
