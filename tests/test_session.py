@@ -26,10 +26,12 @@ QUIET = 0.05
 async def next_event(stream, kind):
     """The next event of type `kind`, skipping others; fails the test after PATIENCE s."""
     async def find():
+        last = None
         async for event in stream:
             if isinstance(event, kind):
                 return event
-        raise AssertionError(f"the stream ended without a {kind.__name__}")
+            last = event
+        raise AssertionError(f"the stream ended without a {kind.__name__}, with {last!r}")
 
     return await asyncio.wait_for(find(), timeout=PATIENCE)
 
