@@ -115,11 +115,13 @@ def check_resumable(saved: TrainConfig, config: TrainConfig) -> None:
             )
 
 
-def restore_trainer(checkpoint: Checkpoint, config: TrainConfig, data: Dataset) -> Trainer:
+def restore_trainer(
+    checkpoint: Checkpoint, config: TrainConfig, data: Dataset, keep_records: bool = False
+) -> Trainer:
     """A Trainer for `config` in the checkpoint's state (see check_resumable); a different
     optimizer starts with fresh state. The trainer takes over the checkpoint's arrays."""
     check_resumable(checkpoint.config, config)
-    trainer = Trainer(config, data, network=checkpoint.network)
+    trainer = Trainer(config, data, network=checkpoint.network, keep_records=keep_records)
     if trainer.optimizer.name == checkpoint.meta.get("optimizer"):
         _load_optimizer_state(checkpoint, trainer)
     try:

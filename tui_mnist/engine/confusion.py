@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tui_mnist.engine.data import Normalizer
-from tui_mnist.engine.idx import NUM_CLASSES
-from tui_mnist.engine.metrics import predict_proba
+from tui_mnist.engine.metrics import confusion_matrix, predict_proba
 from tui_mnist.engine.network import Network, Workspace
 
 
@@ -21,14 +20,6 @@ def predicted_classes(
     """The class the network picks for each of the uint8 images (n, pixels): (n,) int64."""
     # argmax of the probabilities is argmax of the logits; the softmax costs ~1 % of the pass.
     return predict_proba(network, images, normalizer, workspace).argmax(axis=1)
-
-
-def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int = NUM_CLASSES) -> np.ndarray:
-    """Counts (classes, classes) int64: [t, p] is how many images of class t were predicted p.
-    The total is len(labels) and the trace the number predicted correctly."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predicted = np.asarray(predicted, dtype=np.int64)
-    return np.bincount(labels * classes + predicted, minlength=classes * classes).reshape(classes, classes)
 
 
 def confusion_of(

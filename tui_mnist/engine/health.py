@@ -37,6 +37,7 @@ SATURATED_WARNING = 0.25  # share of a layer's sigmoid/tanh units saturated
 # 4e-3 after the first steps, lr 1.0 gives 1.3e-2 to 2.4e-2 and kills a quarter of the ReLUs.
 RATIO_TOO_LARGE = 0.01
 RATIO_TOO_SMALL = 1e-5
+DECAYED = 0.1  # a learning rate below this share of its base has been decayed by the schedule
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,13 @@ class LayerHealth:
 
 @dataclass(frozen=True)
 class EpochHealth:
-    """The figures hints() reads for one epoch: its mean training loss and its layers."""
+    """The figures hints() reads for one epoch: its mean training loss, its layers, and whether
+    the schedule had brought the learning rate below DECAYED of its base (small updates are then
+    by design, not a sign of too small a rate)."""
 
     loss: float
     layers: tuple[LayerHealth, ...] = ()
+    decayed: bool = False
 
 
 def hidden_outputs(network: Network, probe: np.ndarray) -> list[np.ndarray]:
@@ -134,7 +138,7 @@ def _loss_hints(losses: list[float]) -> list[str]:
     return []
 
 
-def _layer_hints(layers: Sequence[LayerHealth]) -> list[str]:
+def _layer_hints(layers: Sequence[LayerHealth], decayed: bool) -> list[str]:
     hints = []
     for layer in layers:
         if layer.dead_share is not None and layer.dead_share >= DEAD_WARNING:
@@ -153,7 +157,7 @@ def _layer_hints(layers: Sequence[LayerHealth]) -> list[str]:
         smallest, low = min(ratios)
         if largest > RATIO_TOO_LARGE:
             hints.append(f"update/weight ratio {largest:.2g} in layer {at}: the learning rate is too large")
-        elif smallest < RATIO_TOO_SMALL:
+        elif smallest < RATIO_TOO_SMALL and not decayed:
             hints.append(f"update/weight ratio {smallest:.2g} in layer {low}: the learning rate is too small")
     return hints
 
@@ -164,8 +168,9 @@ def hints(history: Sequence[EpochHealth]) -> list[str]:
     FLAT_CHANGE of the loss, FLAT_EPOCHS epochs in a row), then, from the latest epoch's
     layers, each layer with DEAD_WARNING or more dead ReLUs or SATURATED_WARNING or more
     saturated units, and the largest update/weight ratio above RATIO_TOO_LARGE (or else the
-    smallest below RATIO_TOO_SMALL). An empty list means nothing looks wrong."""
+    smallest below RATIO_TOO_SMALL, unless the schedule has decayed the rate). An empty list
+    means nothing looks wrong."""
     if not history:
         return []
     losses = [epoch.loss for epoch in history]
-    return _loss_hints(losses) + _layer_hints(history[-1].layers)
+    return _loss_hints(losses) + _layer_hints(history[-1].layers, history[-1].decayed)

@@ -20,6 +20,7 @@ from tui_mnist.engine.augment import shift_batch
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Dataset, load_dataset
 from tui_mnist.engine.dropout import Dropout
+from tui_mnist.engine.epoch_record import PROBE_IMAGES, EpochRecord, EpochRecorder
 from tui_mnist.engine.errors import TrainingDiverged
 from tui_mnist.engine.idx import NUM_CLASSES
 from tui_mnist.engine.layer_sizes import architecture
@@ -45,7 +46,10 @@ def layer_sizes(config: TrainConfig, data: Dataset) -> tuple[int, ...]:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, data: Dataset, network: Network | None = None):
+    def __init__(
+        self, config: TrainConfig, data: Dataset, network: Network | None = None, keep_records: bool = False
+    ):
+        """`keep_records`: build an EpochRecord at each epoch's end (`epoch_record`)."""
         self.config = config.validated()
         self.data = data
         sizes = layer_sizes(config, data)
@@ -88,6 +92,14 @@ class Trainer:
         self.seconds = 0.0
         self.lr_scale = 1.0  # the app's +/- keys adjust this mid-run
         self._stop_requested = False
+        self.recorder = self._recorder() if keep_records else None
+        self.epoch_record: EpochRecord | None = None  # the last completed epoch's, when kept
+
+    def _recorder(self) -> EpochRecorder:
+        data = self.data
+        probe_images = (data.x_val if len(data.x_val) else data.x_train)[:PROBE_IMAGES]
+        probe = data.normalizer.apply(probe_images, np.empty(probe_images.shape, self.network.dtype))
+        return EpochRecorder(self.network, probe, NUM_CLASSES)
 
     @property
     def lr(self) -> float:
@@ -128,6 +140,8 @@ class Trainer:
                     f"loss diverged at epoch {epoch} batch {batch + 1} (loss {loss:.3g}): "
                     "try a smaller learning rate"
                 )
+            if self.recorder is not None and batch == self.batches_per_epoch - 1:
+                self.recorder.before_last_step(self.workspace.grads)
             lr = self.lr
             self.optimizer.step(self.workspace.grads, lr)
             self.step += 1
@@ -148,7 +162,14 @@ class Trainer:
                 seconds=self.seconds,
             )
         self.epoch = epoch
-        val_loss, val_acc = self._evaluate(data.x_val, data.y_val)
+        recorder = self.recorder
+        val_loss, val_acc = self._evaluate(
+            data.x_val, data.y_val, None if recorder is None else recorder.confusion
+        )
+        if recorder is not None:
+            self.epoch_record = recorder.record(
+                epoch, loss_sum / seen, val_acc is not None, lr, config.lr * self.lr_scale
+            )
         test_loss, test_acc = (
             self._evaluate(data.x_test, data.y_test) if config.test_each_epoch else (None, None)
         )
@@ -165,10 +186,12 @@ class Trainer:
             seconds=self.seconds,
         )
 
-    def _evaluate(self, images: np.ndarray, labels: np.ndarray) -> tuple[float | None, float | None]:
+    def _evaluate(
+        self, images: np.ndarray, labels: np.ndarray, confusion: np.ndarray | None = None
+    ) -> tuple[float | None, float | None]:
         if len(images) == 0:
             return None, None
-        return evaluate(self.network, images, labels, self.data.normalizer, self.eval_workspace)
+        return evaluate(self.network, images, labels, self.data.normalizer, self.eval_workspace, confusion)
 
     def finish(self) -> RunFinished:
         test_loss, test_acc = self._evaluate(self.data.x_test, self.data.y_test)

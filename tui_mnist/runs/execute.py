@@ -85,9 +85,9 @@ def execute_run(
             data = load_data_for(config)
             checkpoint, history = starting_point(folder, warn)
             if checkpoint is None:
-                trainer, history = Trainer(config, data), RunHistory()
+                trainer, history = Trainer(config, data, keep_records=True), RunHistory()
             else:
-                trainer = restore_trainer(checkpoint, config, data)
+                trainer = restore_trainer(checkpoint, config, data, keep_records=True)
                 source = checkpoint.path.parent.parent.name  # <run>/checkpoints/epoch-N.npz
                 origin = "" if source == folder.id else f" of run {source}"
                 warn(f"starting from the checkpoint of epoch {checkpoint.epoch}{origin}")

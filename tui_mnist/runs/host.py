@@ -123,6 +123,8 @@ class RunHost:
         checkpoint = self.folder.checkpoint_file(record.epoch)
         save_checkpoint(checkpoint, self.trainer, extra={"history": self.history.to_json()})
         self.folder.prune_checkpoints(self.keep_checkpoints)
+        if self.trainer.epoch_record is not None:
+            self.folder.save_record(self.trainer.epoch_record)
         self.folder.append_metrics(record.to_json())
         self._write_status()
 

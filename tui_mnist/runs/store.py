@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.epoch_record import EpochRecord, save_record
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
 
@@ -32,7 +33,7 @@ RUN_VERSION = 1
 DEFAULT_KEEP_CHECKPOINTS = 5
 PRIVATE = 0o700
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
-CHECKPOINT_FILE = re.compile(r"epoch-(\d{4,})\.npz")
+EPOCH_FILE = re.compile(r"epoch-(\d{4,})\.npz")
 AMBIGUOUS_SHOWN = 4  # ids listed when a reference matches several runs (the newest)
 
 
@@ -100,6 +101,7 @@ class RunFolder:
     metrics_file = property(lambda self: self.path / "metrics.jsonl")
     changes_file = property(lambda self: self.path / "changes.json")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    records_dir = property(lambda self: self.path / "epochs")  # engine.epoch_record files
     socket_file = property(lambda self: self.path / "control.sock")
     log_file = property(lambda self: self.path / "trainer.log")
     lock_file = property(lambda self: self.path / "trainer.lock")
@@ -233,11 +235,7 @@ class RunFolder:
 
     def checkpoint_epochs(self) -> list[int]:
         """Epochs that have a checkpoint file (readable or not), oldest first."""
-        try:
-            names = os.listdir(self.checkpoints_dir)
-        except OSError:
-            return []
-        return sorted(int(m[1]) for m in map(CHECKPOINT_FILE.fullmatch, names) if m)
+        return _epochs_in(self.checkpoints_dir)
 
     def prune_checkpoints(self, keep: int) -> None:
         """Keep the newest `keep` checkpoints (0 keeps all)."""
@@ -245,6 +243,27 @@ class RunFolder:
             return
         for epoch in self.checkpoint_epochs()[:-keep]:
             self.checkpoint_file(epoch).unlink(missing_ok=True)
+
+    # --- per-epoch records (all kept: a few hundred KB an epoch) ----------------------------
+
+    def record_file(self, epoch: int) -> Path:
+        return self.records_dir / f"epoch-{epoch:04d}.npz"
+
+    def record_epochs(self) -> list[int]:
+        """Epochs that have a record file (readable or not), oldest first."""
+        return _epochs_in(self.records_dir)
+
+    def save_record(self, record: EpochRecord) -> None:
+        self.records_dir.mkdir(mode=PRIVATE, exist_ok=True)
+        save_record(self.record_file(record.epoch), record)
+
+
+def _epochs_in(directory: Path) -> list[int]:
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(int(m[1]) for m in map(EPOCH_FILE.fullmatch, names) if m)
 
 
 def run_folders(runs_dir: Path) -> list[RunFolder]:
