@@ -444,3 +444,39 @@ def fixed_seed_network(sizes=(784, 16, 10), seed: int = 7) -> Network:
     """An untrained network: deterministic numbers for screens' tests and snapshots."""
     return Network.create(sizes, "relu", np.random.default_rng(seed))
 
+
+
+def epoch_record(epoch: int, sizes=(784, 16, 10), activation: str = "relu"):
+    """A made-up record that differs from epoch to epoch: the diagonal grows, the 4 → 9
+    mistakes shrink, the weights are a fixed-seed network's times the epoch."""
+    from tui_mnist.engine.epoch_record import EpochRecord
+    from tui_mnist.engine.health import LayerHealth
+
+    confusion = np.full((10, 10), 2, np.int64)
+    np.fill_diagonal(confusion, 400 + 10 * epoch)
+    confusion[4, 9] = 60 - 10 * epoch
+    hidden = len(sizes) - 2
+    layers = tuple(
+        LayerHealth(
+            layer=i + 1, weight_norm=5.0 + epoch + i, gradient_norm=1.0 / epoch,
+            update_ratio=1e-3 / epoch,
+            dead_share=0.1 * epoch if i < hidden and activation == "relu" else None,
+            saturated_share=0.05 * epoch if i < hidden and activation != "relu" else None,
+        )
+        for i in range(len(sizes) - 1)
+    )
+    weights = fixed_seed_network(sizes).weights[0] * epoch
+    return EpochRecord(epoch, 0.5 / epoch, confusion, layers, weights.astype(np.float16), 0.1, 0.1)
+
+
+def recorded_run(runs_dir: Path, epochs: int, kept=None, state: str = "finished", **record_options) -> Path:
+    """A run folder of `epochs` epochs whose records (`epoch_record`) are kept for the epochs
+    in `kept` (all by default)."""
+    from tui_mnist.runs.store import RunFolder
+
+    path = write_run(runs_dir, "20250612-093000-aa11", TrainConfig(epochs=epochs), state,
+                     val_curve(epochs, 0.90, 0.07), 0.97)
+    folder = RunFolder(path)
+    for epoch in range(1, epochs + 1) if kept is None else kept:
+        folder.save_record(epoch_record(epoch, **record_options))
+    return path

@@ -98,7 +98,7 @@ async def test_the_inspector_is_loading_until_its_worker_brings_the_predictions(
         body = screen.query_one("#body")
         assert body.loading
         assert screen.predictions is None and screen.current_index is None
-        assert "predicting the test images" in counts(app)
+        assert "predicting the images" in counts(app)
 
         await pilot.press("j", "m", "3", "c")  # greyed out: nothing to move through or filter
         assert screen.filters == Filters() and screen.position == 0

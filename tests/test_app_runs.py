@@ -509,8 +509,8 @@ async def test_enter_on_an_ended_run_shows_its_curves_read_only(tmp_path):
         assert "finished 4 epochs" in result and "esc: back to the list" in result
         assert "epoch 4/4" in str(review.query_one("#bars").render())
         assert str(review.query_one("#status").render()).startswith(" finished ")
-        assert footer_keys(review) == ["esc", "^q", "f1"]  # nothing to steer
-        await pilot.press("space", "s", "i", "ctrl+s", "d", "plus")  # none of them applies
+        assert footer_keys(review) == ["i", "esc", "^q", "f1"]  # nothing to steer; i looks
+        await pilot.press("space", "s", "ctrl+s", "d", "plus")  # none of them applies
         assert app.screen is review and review.state == "finished"
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is ledger, what="the list again")

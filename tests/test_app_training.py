@@ -194,7 +194,7 @@ async def test_the_inspector_opens_at_once_and_waits_there_for_the_weights():
         await until(pilot, lambda: isinstance(app.screen, InspectorScreen))
         inspector = app.screen
         assert inspector.query_one("#body").loading
-        assert "live weights" in str(inspector.query_one("#title").render())
+        assert "live weights" in str(inspector.query_one("#heading").render())
         assert inspector.predictions is None
         loaded.set()
         assert await predicted(pilot) is inspector

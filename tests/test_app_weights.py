@@ -32,7 +32,7 @@ async def ready(pilot) -> WeightsScreen:
 
 
 def heading(screen: WeightsScreen) -> str:
-    return str(screen.query_one("#heading").render())
+    return str(screen.query_one("#page").render())
 
 
 def thumbnails(screen: WeightsScreen) -> list[WeightImage]:
@@ -73,7 +73,7 @@ async def test_the_thumbnails_are_the_engine_images_of_the_first_layer(network, 
     app = host_of(source)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
-        images = first_layer_images(network)
+        images = first_layer_images(network.weights[0])
         shown = thumbnails(screen)
         assert screen.units_shown == list(range(10))  # half size: 5 across, 2 down at 80x24
         assert [widget.caption for widget in shown] == [str(unit) for unit in range(1, 11)]
@@ -118,7 +118,7 @@ async def test_l_and_tab_switch_to_the_deeper_layer_drawn_as_heat_strips(network
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
         await pilot.press("right", "L")  # a new layer starts at its first page
-        strips = layer_strips(network, 1)
+        strips = layer_strips(network.weights[1])
         shown = thumbnails(screen)
         assert screen.units_shown == list(range(10))
         assert heading(screen).startswith("layer 2/2 (16→10) strips · units 1–10 of 10")
@@ -129,7 +129,7 @@ async def test_l_and_tab_switch_to_the_deeper_layer_drawn_as_heat_strips(network
             assert widget.size == (3 + 16, 1)
         await pilot.press("tab")  # back round to the first layer
         assert heading(screen).startswith("layer 1/2 (784→16) half size")
-        np.testing.assert_array_equal(thumbnails(screen)[0].values, first_layer_images(network)[0])
+        np.testing.assert_array_equal(thumbnails(screen)[0].values, first_layer_images(network.weights[0])[0])
 
 
 async def test_s_scales_each_unit_by_its_own_largest_weight(network, source):
@@ -138,10 +138,10 @@ async def test_s_scales_each_unit_by_its_own_largest_weight(network, source):
         screen = await ready(pilot)
         await pilot.press("s")
         np.testing.assert_array_equal(thumbnails(screen)[3].values,
-                                      first_layer_images(network, scale="unit")[3])
+                                      first_layer_images(network.weights[0], scale="unit")[3])
         assert "scale: per unit" in heading(screen)
         await pilot.press("s")
-        np.testing.assert_array_equal(thumbnails(screen)[3].values, first_layer_images(network)[3])
+        np.testing.assert_array_equal(thumbnails(screen)[3].values, first_layer_images(network.weights[0])[3])
 
 
 async def test_r_fetches_the_weights_again(mnist):
@@ -160,10 +160,10 @@ async def test_r_fetches_the_weights_again(mnist):
         await ready(pilot)
         assert len(calls) == 2
         assert not screen.query_one("#units").loading
-        assert str(screen.query_one("#title").render()) == "Weights · fetch 2"
+        assert str(screen.query_one("#heading").render()) == "Weights · fetch 2"
         assert screen.units_shown == list(range(10, 16))  # the page stays
         np.testing.assert_array_equal(thumbnails(screen)[0].values,
-                                      first_layer_images(fixed_seed_network(seed=2))[10])
+                                      first_layer_images(fixed_seed_network(seed=2).weights[0])[10])
 
 
 async def test_a_network_without_hidden_layers_shows_its_output_units(mnist):
@@ -172,7 +172,7 @@ async def test_a_network_without_hidden_layers_shows_its_output_units(mnist):
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
         assert heading(screen).startswith("layer 1/1 (784→10) half size · units 1–10 of 10")
-        np.testing.assert_array_equal(thumbnails(screen)[9].values, first_layer_images(network)[9])
+        np.testing.assert_array_equal(thumbnails(screen)[9].values, first_layer_images(network.weights[0])[9])
         await pilot.press("L")  # the only layer: it stays
         assert heading(screen).startswith("layer 1/1 (784→10) half size")
 
@@ -208,7 +208,7 @@ async def test_without_colour_the_sign_shows_in_the_characters(network, source, 
         screen = await ready(pilot)
         widget = thumbnails(screen)[0]
         drawn = [widget.render_line(y).text for y in range(8)]
-        assert drawn[:7] == weight_ascii(halve(first_layer_images(network)[0]))
+        assert drawn[:7] == weight_ascii(halve(first_layer_images(network.weights[0])[0]))
         assert drawn[7].strip() == "1"
         assert ".-=" in str(screen.query_one("#keys").render())
 

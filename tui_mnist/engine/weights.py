@@ -19,7 +19,6 @@ from typing import Literal
 import numpy as np
 
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.network import Network
 
 Scale = Literal["layer", "unit"]
 
@@ -33,22 +32,21 @@ def weight_scale(weights: np.ndarray, scale: Scale = "layer") -> np.ndarray:
     return np.where(largest > 0, largest, 1.0)
 
 
-def layer_strips(network: Network, layer: int, scale: Scale = "layer") -> np.ndarray:
-    """(n_out, n_in) float64 in [-1, 1]: row j is unit j's incoming weights, W[layer][:, j],
-    divided by the layer's (or the unit's) largest absolute weight."""
-    if not 0 <= layer < len(network.weights):
-        raise ConfigError(f"layer {layer} does not exist: the network has {len(network.weights)}")
-    weights = network.weights[layer]
-    return (weights / weight_scale(weights, scale)).T.astype(np.float64)
+def layer_strips(weights: np.ndarray, scale: Scale = "layer") -> np.ndarray:
+    """(n_out, n_in) float64 in [-1, 1] of a layer's weights (n_in, n_out): row j is unit j's
+    incoming weights, W[:, j], divided by the layer's (or the unit's) largest absolute weight."""
+    weights = weights.astype(np.float64)  # float16 (an epoch record's) would overflow sums
+    return (weights / weight_scale(weights, scale)).T
 
 
-def first_layer_images(network: Network, shape: tuple[int, int] = (28, 28),
+def first_layer_images(weights: np.ndarray, shape: tuple[int, int] = (28, 28),
                        scale: Scale = "layer") -> np.ndarray:
-    """(n1, rows, cols) float64 in [-1, 1]: each first-layer unit's incoming weights W[0][:, j]
-    laid out as the input image they multiply (row-major, as the pixels are flattened). For a
-    network without hidden layers these are the 10 output units'."""
+    """(n1, rows, cols) float64 in [-1, 1] of the first layer's weights W0 (n_in, n1): each
+    unit's incoming weights W0[:, j] laid out as the input image they multiply (row-major, as
+    the pixels are flattened). For a network without hidden layers these are the 10 output
+    units'."""
     rows, cols = shape
-    n_in = network.sizes[0]
+    n_in = len(weights)
     if rows * cols != n_in:
         raise ConfigError(f"the network takes {n_in} inputs, not {rows}×{cols} = {rows * cols}")
-    return layer_strips(network, 0, scale).reshape(-1, rows, cols)
+    return layer_strips(weights, scale).reshape(-1, rows, cols)

@@ -183,8 +183,10 @@ class Driver:
                 self._flush()
                 self._report("paused")
                 controls.sleep_while_paused(trainer)
-                if controls.step_unit is None and not controls.stopping:
-                    self._report("running")
+            # Not inside the branch above: a resume can land between the previous batch's pause
+            # (finish_step) and the check of `paused`, and the run goes on without sleeping.
+            if self.state == "paused" and not controls.holding and not controls.stopping:
+                self._report("running")
             record = next(records, None)
             if record is None:
                 return

@@ -75,6 +75,10 @@ class DetachedSession:
     def run_id(self) -> str | None:
         return self._client.folder.id if self._client else None
 
+    @property
+    def folder(self) -> RunFolder | None:
+        return self._client.folder if self._client else None
+
     # --- the app's side -------------------------------------------------------------------
 
     async def start(self, config: TrainConfig) -> None:

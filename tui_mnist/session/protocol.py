@@ -23,6 +23,7 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Normalizer
 from tui_mnist.engine.network import Network
 from tui_mnist.live.events import FINAL_EVENTS, Event, StepUnit
+from tui_mnist.runs.store import RunFolder
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Session(Protocol):
 
     @property
     def run_id(self) -> str | None: ...  # the run folder's id, once there is one
+    @property
+    def folder(self) -> RunFolder | None: ...  # the run's folder, once there is one
 
     async def start(self, config: TrainConfig) -> None: ...
     def pause(self) -> None: ...

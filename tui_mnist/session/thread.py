@@ -26,6 +26,7 @@ class ThreadSession:
 
     detachable = False
     run_id = None  # no run folder: the run lives and dies with the app
+    folder = None
 
     def __init__(
         self,

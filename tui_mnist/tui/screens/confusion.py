@@ -1,18 +1,24 @@
-"""Which digits the network takes for which, on the test set: the 10×10 confusion matrix (rows
-the true class, columns the predicted one) with each class's precision and recall and the
-pairs it mixes up most. A cell cursor picks a cell; enter opens the inspector on exactly its
-images, least confident first.
+"""Which digits the network takes for which: the 10×10 confusion matrix (rows the true class,
+columns the predicted one) with each class's precision and recall and the pairs it mixes up
+most. A cell cursor picks a cell; enter opens the inspector on exactly its images, least
+confident first.
 
-The network comes the way the inspector's does (`InspectSource`, through a `fetch` that may
-take a trip to a live run's trainer): in a worker, behind a loading indicator. The counting
-(`engine.confusion.confusion_of`, a forward pass over every test image) runs on a thread. `r`
-does both again: a live run's weights have moved on since.
+Of a run (one with a folder), the screen opens on its newest epoch's counts on the validation
+set, recorded by the trainer at the epoch's end (engine.epoch_record), and follows the run;
+`[` and `]` step through the epochs (EpochReplay). A cell of a past epoch opens that epoch's
+checkpoint, where it was kept, on the validation images.
+
+"Now" (`r`, after the newest epoch, and the only view of a model file): the network as it is, on
+the test set. It comes the way the inspector's does (`InspectSource`, through a `fetch` that
+may take a trip to a live run's trainer): in a worker, behind a loading indicator. The counting
+(`engine.confusion.confusion_of`, a forward pass over every test image) runs on a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from rich.style import Style
@@ -20,11 +26,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.confusion import confusion_of, most_confused, precision_recall
+from tui_mnist.engine.epoch_record import EpochRecord, load_record
+from tui_mnist.runs.store import RunFolder
+from tui_mnist.tui.screens.base import MnistScreen
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, EpochReplay
 from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
@@ -49,7 +58,10 @@ class Confusion:
     @classmethod
     def of(cls, source: InspectSource) -> Confusion:
         """Counts the predictions on the source's images: run this on a thread."""
-        matrix = confusion_of(source.network, source.images, source.labels, source.normalizer)
+        return cls.of_matrix(confusion_of(source.network, source.images, source.labels, source.normalizer))
+
+    @classmethod
+    def of_matrix(cls, matrix: np.ndarray) -> Confusion:
         precision, recall = precision_recall(matrix)
         return cls(matrix, precision, recall, most_confused(matrix, TOP_PAIRS))
 
@@ -179,9 +191,10 @@ class ConfusionGrid(Static):
 
 # --- the screen ----------------------------------------------------------------------------
 
-class ConfusionScreen(SourceView, Screen):
+class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
     CSS_PATH = "confusion.tcss"
     TITLE = "Confusion"
+    STARTS_AT_NOW = False  # a run's newest epoch, following it; "now" is after the last
     BINDINGS = [
         Binding("up,k", "move(-1, 0)", "move", key_display="hjkl/←↑↓→",
                 tooltip="Move the cell cursor (rows: true class, columns: predicted)"),
@@ -190,35 +203,46 @@ class ConfusionScreen(SourceView, Screen):
         Binding("right,l", "move(0, 1)", "right", show=False, tooltip="The cell to the right"),
         Binding("enter", "open", "images", key_display="⏎",
                 tooltip="Inspect the cell's images, least confident first"),
-        Binding("r", "recompute", "recompute",
-                tooltip="Count again (a live run's weights have moved on)"),
-        Binding("escape", "back", "back", key_display="esc", tooltip="Leave the matrix"),
+        *REPLAY_BINDINGS,
+        Binding("r", "recompute", "test set",
+                tooltip="Count the network as it is now on the test set (again: a live run's "
+                "weights move on)"),
     ]
 
     def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
         """`fetch` brings the network and the test set (EngineError explains why it cannot):
-        the screen shows `title` and a loading indicator until the counts are there."""
+        the screen shows `title` and a loading indicator until the counts are there.
+        `records`: the run's folder, whose epochs' validation counts `[` and `]` step through."""
         super().__init__(**kwargs)
         self.title_text = title
         self.fetch = fetch
-        self.source: InspectSource | None = None  # both set when the `count` worker succeeds
-        self.confusion: Confusion | None = None
+        self.source: InspectSource | None = None  # the test set's, once counted now
+        self.confusion: Confusion | None = None  # what the grid shows
         self.cursor: tuple[int, int] | None = None  # (true, predicted); set with the first counts
 
     @property
     def matrix(self) -> np.ndarray | None:
         return None if self.confusion is None else self.confusion.matrix
 
-    def compose(self) -> ComposeResult:
-        yield Static(f"Confusion · test set · {self.title_text}", id="title")
-        yield Static("test set: counting the network's answers…", id="status")
+    @property
+    def set_name(self) -> str:
+        return "test" if self.epoch_shown is None else "validation"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("counting the network's answers…", id="status")
         yield ConfusionGrid(id="matrix")
         yield Static("", id="cell")
         yield Static("", id="pairs")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.action_recompute()
+        self.show_text("#heading", f"Confusion · {self.title_text}")
+        self.start_replay()
+
+    # --- now: the network on the test set ---------------------------------------------------
+
+    def show_now(self) -> None:
+        self.query_one("#matrix").loading = True
+        self.count()
 
     @work(exclusive=True, exit_on_error=False, group="analysis")
     async def count(self) -> tuple[InspectSource, Confusion]:
@@ -227,22 +251,49 @@ class ConfusionScreen(SourceView, Screen):
         return source, await asyncio.to_thread(Confusion.of, source)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "analysis":
+        if event.worker.group != "analysis" or not event.worker.is_finished:
             return
-        if event.state == WorkerState.SUCCESS:
-            self.query_one("#matrix").loading = False
-            self.source, self.confusion = event.worker.result
-            if self.cursor is None:  # first counts: start on the worst mistake
-                pairs = self.confusion.pairs
-                self.cursor = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
-            self.query_one("#title", Static).update(f"Confusion · test set · {self.source.title}")
-            self.show()
-            self.refresh_bindings()
+        self.query_one("#matrix").loading = False
+        if event.state == WorkerState.SUCCESS and self.epoch_shown is None:
+            self.source, confusion = event.worker.result
+            self.show_text("#heading", f"Confusion · {self.source.title}")
+            self.show_confusion(confusion)
         elif event.state == WorkerState.ERROR:
-            self.query_one("#matrix").loading = False
-            self.query_one("#status", Static).update(f"no confusion matrix: {event.worker.error}")
+            self.show_text("#status", f"no confusion matrix: {event.worker.error}")
             # Worker messages do not bubble: the app's one error handler hears it from here.
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+    # --- past epochs: the records' validation counts ----------------------------------------
+
+    def kept_epochs(self, folder: RunFolder) -> list[int]:
+        return folder.record_epochs()
+
+    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
+        return folder.record_file(epoch)
+
+    def read_file(self, path: Path) -> EpochRecord:
+        return load_record(path)
+
+    def show_epoch(self, epoch: int, read: EpochRecord) -> None:
+        self.query_one("#matrix").loading = False
+        if read.confusion is None:
+            self.show_unkept(epoch, "was not validated (the run has no validation set)")
+        else:
+            self.show_confusion(Confusion.of_matrix(read.confusion))
+
+    def show_unkept(self, epoch: int, why: str) -> None:
+        self.confusion = None
+        self.query_one(ConfusionGrid).display = False
+        self.show_text("#status", f"{self.position_text()}: its counts {why} · [ ] other epochs · r test set")
+        self.show_text("#cell", "")
+        self.show_text("#pairs", "")
+        self.refresh_bindings()
+
+    def replay_changed(self) -> None:
+        if self.confusion is not None:
+            self.show()
+
+    # --- the grid ---------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Moving and opening need the counts: greyed out until they are there.
@@ -250,20 +301,30 @@ class ConfusionScreen(SourceView, Screen):
             return True if self.confusion is not None else None
         return True
 
+    def show_confusion(self, confusion: Confusion) -> None:
+        self.confusion = confusion
+        if self.cursor is None:  # first counts: start on the worst mistake
+            pairs = confusion.pairs
+            self.cursor = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
+        self.query_one(ConfusionGrid).display = True
+        self.show()
+        self.refresh_bindings()
+
     def show(self) -> None:
         confusion = self.confusion
         total, correct = confusion.total, confusion.correct
         accuracy = f" ({correct / total:.2%})" if total else ""
-        self.query_one("#status", Static).update(
-            f"test set: {total} images, {correct} right{accuracy} · rows true, columns predicted"
-        )
+        # Of a run: which epoch, or now; of a model file there is nothing else to tell apart.
+        where = self.position_text() if self.epoch_shown is not None else "now" if self.records else ""
+        which = f"{self.set_name} set" + (f" · {where}" if where else "")
+        self.show_text("#status", f"{which}: {total} images, {correct} right{accuracy} · rows true")
         self.query_one(ConfusionGrid).show(confusion, self.cursor)
         row, col = self.cursor
         count = int(confusion.matrix[row, col])
         images = f"{count} image{'s' * (count != 1)}"
         hint = " · ⏎ inspects them, least confident first" if count else ""
-        self.query_one("#cell", Static).update(f"true {row} → predicted {col}: {images}{hint}")
-        self.query_one("#pairs", Static).update(pairs_text(confusion.pairs))
+        self.show_text("#cell", f"true {row} → predicted {col}: {images}{hint}")
+        self.show_text("#pairs", pairs_text(confusion.pairs))
 
     # --- keys --------------------------------------------------------------------------------
 
@@ -276,11 +337,27 @@ class ConfusionScreen(SourceView, Screen):
     def action_open(self) -> None:
         row, col = self.cursor
         if not self.confusion.matrix[row, col]:
-            self.notify(f"No test image of a {row} was predicted {col}", severity="warning")
+            self.notify(f"No {self.set_name} image of a {row} was predicted {col}", severity="warning")
             return
         filters = Filters(label=row, predicted=col, least_confident_first=True)
-        self.app.push_screen(InspectorScreen.of(self.source, filters))
+        epoch = self.epoch_shown
+        if epoch is None:
+            self.app.push_screen(InspectorScreen.of(self.source, filters))
+        elif epoch in self.records.checkpoint_epochs():
+            # That epoch's weights on the validation images: the counts' own network and set.
+            path = self.records.checkpoint_file(epoch)
+
+            async def fetch() -> InspectSource:
+                return await asyncio.to_thread(InspectSource.from_checkpoint, path, True)
+
+            self.app.push_screen(InspectorScreen(f"epoch {epoch} checkpoint", fetch, filters))
+        else:
+            self.notify(
+                f"Epoch {epoch}'s weights were not kept (a run keeps its newest checkpoints): "
+                "r counts the current weights on the test set, whose cells open",
+                severity="warning", timeout=8,
+            )
 
     def action_recompute(self) -> None:
-        self.query_one("#matrix").loading = True
-        self.count()
+        self.epoch_shown = None
+        self.show_now()

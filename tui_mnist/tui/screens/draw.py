@@ -22,14 +22,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.my_digits import append_digit
 from tui_mnist.engine.preprocess import FIELD, mnist_like
+from tui_mnist.tui.screens.base import MnistScreen
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.label_dialog import LabelDialog
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
@@ -56,7 +56,7 @@ def digits_dir() -> Path:
 
 # --- the screen ----------------------------------------------------------------------------
 
-class DrawScreen(SourceView, Screen):
+class DrawScreen(SourceView, MnistScreen):
     CSS_PATH = "draw.tcss"
     TITLE = "Draw"
     BINDINGS = [
@@ -99,8 +99,7 @@ class DrawScreen(SourceView, Screen):
     def canvas(self) -> DigitCanvas:
         return self.query_one(DigitCanvas)
 
-    def compose(self) -> ComposeResult:
-        yield Static(f"Draw · {self.title_text}", id="title")
+    def compose_body(self) -> ComposeResult:
         yield Static("", id="status")
         with Horizontal(id="main"):
             with Container(id="canvas-box"):
@@ -112,9 +111,9 @@ class DrawScreen(SourceView, Screen):
                     yield DigitView(id="seen")
                     yield Static("what the network is given: the ink cropped, scaled into "
                                  "20×20 and centred by its mass, as in MNIST", id="seen-text")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.show_text("#heading", f"Draw · {self.title_text}")
         self.query_one("#side").loading = True
         self.fit(self.app.size.width, self.app.size.height)
         self.show_status()
@@ -147,7 +146,7 @@ class DrawScreen(SourceView, Screen):
             if event.state == WorkerState.SUCCESS:
                 self.query_one("#side").loading = False
                 self.source = event.worker.result
-                self.query_one("#title", Static).update(f"Draw · {self.source.title}")
+                self.show_text("#heading", f"Draw · {self.source.title}")
                 self.predict()
             elif event.state == WorkerState.ERROR:
                 self.query_one("#side").loading = False

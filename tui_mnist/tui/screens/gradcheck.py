@@ -48,7 +48,7 @@ def verdict(checks: list[LayerCheck]) -> str:
 
 class GradcheckScreen(SourceView, ModalScreen):
     CSS_PATH = "gradcheck.tcss"
-    BINDINGS = [Binding("escape", "back", "back", key_display="esc", tooltip="Close the gradient check")]
+    BINDINGS = [Binding("escape", "dismiss", "back", key_display="esc", tooltip="Close the gradient check")]
 
     def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
         """`fetch` brings the network and the test set (EngineError explains why it cannot):

@@ -32,19 +32,23 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from tui_mnist.engine.data import Normalizer, load_test_set
+from tui_mnist.engine.checkpoint import load_checkpoint
+from tui_mnist.engine.data import Normalizer, load_dataset, load_test_set
 from tui_mnist.engine.metrics import predict_proba
 from tui_mnist.engine.model_io import check_input_size, load_model
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.saliency import Saliency, saliency
+from tui_mnist.runs.store import RunFolder
 from tui_mnist.session.protocol import Snapshot
 from tui_mnist.tui.clipboard import copy_text
+from tui_mnist.tui.screens.base import MnistScreen
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, EpochReplay
 from tui_mnist.tui.screens.jump_dialog import JumpDialog
-from tui_mnist.tui.screens.network_views import VIEW_BINDINGS, NetworkViews
-from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
+from tui_mnist.tui.screens.network_views import VIEW_BINDINGS, NetworkViews, view_of
+from tui_mnist.tui.screens.source_view import SourceFetch, SourceView, already
 from tui_mnist.tui.widgets.digit import DigitView, app_has_color, digit_ascii
 from tui_mnist.tui.widgets.digit_grid import DigitGrid, GridCell
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
@@ -64,6 +68,7 @@ class InspectSource:
     labels: np.ndarray  # (n,)
     shape: tuple[int, int]
     title: str
+    set_name: str = "test"  # the images': "test" or "validation"
 
     @classmethod
     def of_snapshot(cls, snapshot: Snapshot) -> InspectSource:
@@ -85,6 +90,29 @@ class InspectSource:
             labels=test.labels,
             shape=shape,
             title=str(path),
+        )
+
+    @classmethod
+    def from_checkpoint(cls, path: Path, validation: bool = False) -> InspectSource:
+        """A run's checkpoint on its test set, or on its validation images (the split it was
+        trained with); EngineError subclasses explain any failure."""
+        checkpoint = load_checkpoint(path)
+        config = checkpoint.config
+        if validation:
+            data = load_dataset(config.data_dir, val=config.val)
+            images, labels, shape = data.x_val, data.y_val, data.shape
+        else:
+            test, shape = load_test_set(config.data_dir)
+            images, labels = test.images, test.labels
+        check_input_size(path, checkpoint.network, images.shape[1])
+        return cls(
+            network=checkpoint.network,
+            normalizer=checkpoint.normalizer,
+            images=images,
+            labels=labels,
+            shape=shape,
+            title=f"epoch {checkpoint.epoch} checkpoint",
+            set_name="validation" if validation else "test",
         )
 
 
@@ -176,7 +204,7 @@ def why_legend(target: int, color: bool) -> str:
     return f":+#: for {target}\n.-=: against"
 
 
-class InspectorScreen(SourceView, NetworkViews, Screen):
+class InspectorScreen(EpochReplay, SourceView, NetworkViews, MnistScreen):
     CSS_PATH = "inspector.tcss"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
 
@@ -219,6 +247,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         Binding("t", "toggle_ascii", "ascii",
                 tooltip="Draw the digits in plain ASCII characters, or in half blocks again"),
         *VIEW_BINDINGS,
+        *REPLAY_BINDINGS,
         Binding("s", "toggle_why", "why",
                 tooltip="Why this answer: which pixels drive the predicted class (instead of "
                 "the probabilities), and the last hidden layer's most active units"),
@@ -231,11 +260,15 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         *(Binding(str(digit), f"only_label({digit})", show=False) for digit in range(10)),
     ]
 
+    SKIPS_UNKEPT = True  # `[` and `]` step through the kept checkpoints only
+    FOOTER_PALETTE = False  # room for q at 80 columns
+
     def __init__(self, title: str, fetch: SourceFetch, filters: Filters | None = None,
                  **kwargs) -> None:
         """`fetch` brings what to look at (EngineError explains why it cannot): the screen
         shows `title` and a loading indicator until then. `filters`: the ones to open with
-        (`a` lifts them), by default none."""
+        (`a` lifts them), by default none. `records`: the run's folder, whose checkpoints
+        `[` and `]` step through."""
         super().__init__(**kwargs)
         self.title_text = title
         self.fetch = fetch
@@ -246,8 +279,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         self.position = 0
         self.why: Saliency | None = None  # the saliency on display (s), None when hidden
 
-    def compose(self) -> ComposeResult:
-        yield Static(f"Inspector · {self.title_text}", id="title")
+    def compose_body(self) -> ComposeResult:
         yield Static("", id="counts")
         # Not focusable: the arrow keys belong to navigation, and so does the wheel (WheelBody).
         with WheelBody(id="body", can_focus=False), Horizontal(id="main"):
@@ -259,12 +291,42 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
                     yield WeightImage(id="why-map")
                     yield Static("", id="why-units")
         yield DigitGrid(id="grid").data_bind(InspectorScreen.ascii_art)
-        yield Footer(compact=True, show_command_palette=False)  # room for q at 80 columns; f1 lists ^p
 
     def on_mount(self) -> None:
+        self.show_heading(self.title_text)
         self.query_one("#body").loading = True
         self.show_current()
+        self.start_replay()
+
+    def show_heading(self, title: str) -> None:
+        where = self.position_text()
+        self.show_text("#heading", f"Inspector · {title}" + (f" · {where}" if where else ""))
+
+    # --- past epochs: the run's kept checkpoints --------------------------------------------
+
+    def kept_epochs(self, folder: RunFolder) -> list[int]:
+        return folder.checkpoint_epochs()
+
+    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
+        return folder.checkpoint_file(epoch)
+
+    def read_file(self, path: Path) -> tuple[InspectSource, Predictions]:
+        source = InspectSource.from_checkpoint(path)
+        return source, Predictions.of(source)
+
+    def show_now(self) -> None:
+        self.query_one("#body").loading = True
         self.predict()
+
+    def show_epoch(self, epoch: int, read: tuple[InspectSource, Predictions]) -> None:
+        self.show_predictions(*read)
+
+    def show_unkept(self, epoch: int, why: str) -> None:
+        self.notify(f"The checkpoint of epoch {epoch} {why}", severity="warning")
+
+    def replay_changed(self) -> None:
+        if self.source is not None:
+            self.show_heading(self.source.title)
 
     @work(exclusive=True, exit_on_error=False, group="analysis")
     async def predict(self) -> tuple[InspectSource, Predictions]:
@@ -275,16 +337,20 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         if event.worker.group != "analysis":
             return
         if event.state == WorkerState.SUCCESS:
-            self.query_one("#body").loading = False
-            self.source, self.predictions = event.worker.result
-            self.query_one("#title", Static).update(f"Inspector · {self.source.title}")
-            self.apply_filters(self.filters, keep=None)
-            self.refresh_bindings()
+            self.show_predictions(*event.worker.result)
         elif event.state == WorkerState.ERROR:
             self.query_one("#body").loading = False
             self.query_one("#counts", Static).update(f"no predictions: {event.worker.error}")
             # Worker messages do not bubble: the app's one error handler hears it from here.
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
+
+    def show_predictions(self, source: InspectSource, predictions: Predictions) -> None:
+        self.query_one("#body").loading = False
+        keep = self.current_index if self.source is not None else None
+        self.source, self.predictions = source, predictions
+        self.show_heading(source.title)
+        self.apply_filters(self.filters, keep=keep)
+        self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in GRID_ACTIONS and not self.grid_view:
@@ -316,7 +382,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
 
     def show_current(self) -> None:
         if self.predictions is None:
-            self.query_one("#counts", Static).update("predicting the test images…")
+            self.query_one("#counts", Static).update("predicting the images…")
             return
         n = len(self.source.labels)
         wrong = int(self.predictions.wrong.sum())
@@ -324,7 +390,8 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         index = self.current_index
         selected = ""
         if self.grid_view:
-            selected = " · none match (a: all)" if index is None else f" · test image {index} (⏎ opens)"
+            name = self.source.set_name
+            selected = " · none match (a: all)" if index is None else f" · {name} image {index} (⏎ opens)"
         self.query_one("#counts", Static).update(
             f"misclassified: {wrong} of {n}, showing {showing}{selected}\n{self.filters.describe()}"
         )
@@ -338,7 +405,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
             digit.show(None)
             bars.show(None)
             self.show_why(None)
-            verdict.update("No test image matches these filters (a: show all).")
+            verdict.update(f"No {self.source.set_name} image matches these filters (a: show all).")
             return
         true_label = int(self.source.labels[index])
         predicted = int(self.predictions.predicted[index])
@@ -346,7 +413,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         digit.show(self.source.images[index], self.source.shape)
         bars.show(self.predictions.probs[index], true_label)
         verdict.update(
-            f"test image {index}\ntrue {true_label} · predicted {predicted} "
+            f"{self.source.set_name} image {index}\ntrue {true_label} · predicted {predicted} "
             f"({self.predictions.confidence[index]:.1%}) · {outcome}"
         )
         verdict.set_class(predicted != true_label, "-wrong")
@@ -424,7 +491,7 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         self.grid_view = not self.grid_view
 
     def open_view(self, view: type[Screen]) -> None:
-        self.app.push_screen(view.of(self.source))
+        self.app.push_screen(view_of(view, self.source.title, already(self.source), self.records))
 
     def action_toggle_ascii(self) -> None:
         self.ascii_art = not self.ascii_art
@@ -436,12 +503,12 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
         self.why_true = not self.why_true
 
     def digit_art(self, index: int) -> str:
-        """Test image `index` as ASCII art under a line naming it, its true label and the
-        network's guess: `test image 7 · true 9 · predicted 4 (61.2%)`."""
+        """Image `index` as ASCII art under a line naming it, its true label and the network's
+        guess: `test image 7 · true 9 · predicted 4 (61.2%)`."""
         true_label = int(self.source.labels[index])
         predicted = int(self.predictions.predicted[index])
         header = (
-            f"test image {index} · true {true_label} · predicted {predicted} "
+            f"{self.source.set_name} image {index} · true {true_label} · predicted {predicted} "
             f"({self.predictions.confidence[index]:.1%})"
         )
         return f"{header}\n{digit_ascii(self.source.images[index], self.source.shape)}"
@@ -449,9 +516,9 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
     def action_copy_digit(self) -> None:
         index = self.current_index
         if index is None:
-            self.notify("No image to copy: no test image matches these filters", severity="warning")
+            self.notify("No image to copy: no image matches these filters", severity="warning")
             return
-        copy_text(self.app, f"test image {index} as ASCII art", self.digit_art(index))
+        copy_text(self.app, f"{self.source.set_name} image {index} as ASCII art", self.digit_art(index))
 
     def action_open(self) -> None:
         """Grid: the selected image in the single view."""
@@ -493,6 +560,6 @@ class InspectorScreen(SourceView, NetworkViews, Screen):
             return
         filters = self.filters
         if index not in self.chosen:
-            self.notify(f"test image {index} is not in this filter: showing all images")
+            self.notify(f"{self.source.set_name} image {index} is not in this filter: showing all images")
             filters = Filters()
         self.apply_filters(filters, keep=index)

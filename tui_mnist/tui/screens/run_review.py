@@ -9,6 +9,7 @@ esc (or ctrl+o) goes back to the runs list, z and l still zoom and rescale the c
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from tui_mnist.live.events import FINAL_STATES, RunStarted
 from tui_mnist.live.text import how_far
 from tui_mnist.runs.ledger import derived_state
 from tui_mnist.runs.store import RunFolder
+from tui_mnist.tui.screens.inspector import InspectSource
+from tui_mnist.tui.screens.network_views import VIEW_ACTIONS
 from tui_mnist.tui.screens.training import TrainingScreen
 from tui_mnist.tui.training_view import duration
 from tui_mnist.tui.widgets.epoch_table import EpochTable
@@ -84,21 +87,22 @@ class RecordedRun:
 
 
 class EndedRun:
-    """What the training screen asks of a session, for a run that has ended: its id. It is
-    given no command (the review allows none)."""
+    """What the training screen asks of a session, for a run that has ended: its id and folder.
+    It is given no command (the review allows none)."""
 
     detachable = False
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    def __init__(self, folder: RunFolder) -> None:
+        self.folder = folder
+        self.run_id = folder.id
 
 
 class RunReviewScreen(TrainingScreen):
     TITLE = "Run"
 
     def __init__(self, run_dir: Path, config: TrainConfig) -> None:
-        super().__init__(config, EndedRun(Path(run_dir).name), attached=True)
         self.folder = RunFolder(run_dir)
+        super().__init__(config, EndedRun(self.folder), attached=True)
         self.recorded: RecordedRun | None = None  # once read
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="reading the run")
@@ -143,6 +147,22 @@ class RunReviewScreen(TrainingScreen):
         self._show_numbers()
         self._plot()
 
+    async def live_weights(self) -> InspectSource:
+        """The run's last weights: those it stopped with mid-epoch, else its newest checkpoint."""
+        return await asyncio.to_thread(last_weights, self.folder)
+
     def allowed_actions(self) -> dict[str, bool]:
-        # Read-only: back only (z, l and ctrl+o are not in this table, and stay).
-        return {action: action == "back" for action in super().allowed_actions()}
+        # Nothing steers the run: back, and the views of its weights and epochs (z, l and
+        # ctrl+o are not in this table, and stay).
+        looks = {"back", "inspect", *VIEW_ACTIONS}
+        return {action: allowed and action in looks for action, allowed in super().allowed_actions().items()}
+
+
+def last_weights(folder: RunFolder) -> InspectSource:
+    """A read run's last weights on its test set; EngineError says why there are none."""
+    if folder.final_model_file.is_file():
+        return InspectSource.from_model_file(folder.final_model_file, folder.train_config().data_dir)
+    kept = folder.checkpoint_epochs()
+    if not kept:
+        raise DataError(f"{folder.checkpoints_dir}: the run kept no weights")
+    return InspectSource.from_checkpoint(folder.checkpoint_file(kept[-1]))

@@ -29,10 +29,3 @@ class SourceView:
     def of(cls, source: InspectSource, *args, **kwargs):
         """The screen on a source that is already there."""
         return cls(source.title, already(source), *args, **kwargs)
-
-    def action_back(self) -> None:
-        # Opened as the only screen (`tui-mnist inspect`), there is nothing to go back to.
-        if len(self.app.screen_stack) > 1:
-            self.dismiss()
-        else:
-            self.app.exit()

@@ -30,7 +30,7 @@ from tui_mnist.live.events import (
 from tui_mnist.live.text import how_far
 from tui_mnist.session.protocol import CommandRefused, Session
 from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
-from tui_mnist.tui.screens.network_views import VIEW_ACTIONS, VIEW_BINDINGS, NetworkViews
+from tui_mnist.tui.screens.network_views import VIEW_ACTIONS, VIEW_BINDINGS, NetworkViews, view_of
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.training_view import TrainingView, duration
 from tui_mnist.tui.widgets.chart import Axes, Chart, Reference, Series
@@ -333,10 +333,10 @@ class TrainingScreen(NetworkViews, Screen):
 
     def action_inspect(self) -> None:
         # Open first: the weights' trip from the trainer happens in the inspector's worker.
-        self.app.push_screen(InspectorScreen("live weights", self.live_weights))
+        self.app.push_screen(InspectorScreen("live weights", self.live_weights, records=self.session.folder))
 
     def open_view(self, view: type[Screen]) -> None:
-        self.app.push_screen(view("live weights", self.live_weights))
+        self.app.push_screen(view_of(view, "live weights", self.live_weights, self.session.folder))
 
     async def live_weights(self) -> InspectSource:
         snapshot = await self.session.snapshot()

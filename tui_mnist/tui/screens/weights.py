@@ -3,8 +3,10 @@ pattern of ink it answers to), deeper layers as one heat strip per unit, page by
 
 The network comes the way the inspector's and the drawing's do (`InspectSource`, through a
 `fetch` that may take a trip to a live run's trainer), in a worker behind a loading indicator.
-`r` fetches again: during training the live weights move on, and this screen shows a still
-picture until asked (no timer: a fetch copies the whole network off the trainer).
+While a run trains, now's weights are fetched again every second (a fetch copies the network
+off the trainer between two batches); `r` fetches them at once. Of a run with a folder, `[` and
+`]` step through its epochs: each epoch's record keeps the first layer in float16
+(engine.epoch_record), shown the same way.
 
 Scale: by default every unit of a layer is divided by the layer's largest |w|
 (`engine.weights`), so units compare with each other; `s` switches to each unit's own largest
@@ -19,17 +21,21 @@ terminal row per line of inputs, lines as long as the window allows and evenly f
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
+from tui_mnist.engine.epoch_record import EpochRecord, load_record
 from tui_mnist.engine.weights import Scale, first_layer_images, layer_strips, weight_scale
+from tui_mnist.runs.store import RunFolder
+from tui_mnist.tui.screens.base import MnistScreen
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, SCAN_INTERVAL, EpochReplay
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
@@ -66,7 +72,7 @@ def fold(strip: np.ndarray, width: int) -> np.ndarray:
     return np.repeat(padded.reshape(lines, width), 2, axis=0)
 
 
-class WeightsScreen(SourceView, Screen):
+class WeightsScreen(EpochReplay, SourceView, MnistScreen):
     CSS_PATH = "weights.tcss"
     TITLE = "Weights"
     BINDINGS = [
@@ -78,77 +84,132 @@ class WeightsScreen(SourceView, Screen):
                 tooltip="The next layer: the first as images, deeper ones as heat strips"),
         Binding("s", "toggle_scale", "scale",
                 tooltip="Scale each unit by its own largest weight, or all by the layer's"),
-        Binding("r", "refresh_weights", "refresh",
-                tooltip="Fetch the weights again (a live run's have moved on)"),
-        Binding("escape", "back", "back", key_display="esc", tooltip="Leave the weights"),
+        *REPLAY_BINDINGS,
+        Binding("r", "refresh_weights", "now",
+                tooltip="The weights as they are now (fetched again: a live run's move on)"),
     ]
 
     def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
-        """`fetch` brings the network (EngineError explains why it cannot)."""
+        """`fetch` brings the network (EngineError explains why it cannot). `records`: the
+        run's folder, whose epochs' first-layer weights `[` and `]` step through."""
         super().__init__(**kwargs)
         self.title_text = title
         self.fetch = fetch
-        self.source: InspectSource | None = None  # set when the `load` worker succeeds
-        self.layer_index = 0  # index into network.weights
+        self.source: InspectSource | None = None  # now's, set when the `load` worker succeeds
+        self.matrices: list[np.ndarray] = []  # the weight matrices shown (an epoch: the first)
+        self.inputs = 0  # the network's inputs
+        self.layer_index = 0  # index into layers
         self.first = 0  # the first unit on the page
         self.scale: Scale = "layer"
         self.maps: np.ndarray | None = None  # the layer's (n_out, rows, cols) or (n_out, n_in)
         self.page_size = 1
         self.half = False
 
-    def compose(self) -> ComposeResult:
-        yield Static(f"Weights · {self.title_text}", id="title")
-        yield Static("loading the network…", id="heading")
+    def compose_body(self) -> ComposeResult:
+        yield Static("loading the network…", id="page")
         yield Static("", id="keys")
         yield Container(id="units")
-        yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.show_text("#heading", f"Weights · {self.title_text}")
         legend = "blue −, orange +, dark 0" if app_has_color(self) else (
             f"− {NEGATIVE_RAMP}  + {POSITIVE_RAMP} (weak to strong)")
-        self.query_one("#keys", Static).update(f"←→ page · L layer · s scale · r refresh · {legend}")
-        self.query_one("#units").loading = True
-        self.load()
+        keys = "←→ page · L layer · s scale · [ ] epoch · r now"
+        self.show_text("#keys", f"{keys} · {legend}")
+        self.start_replay()
+        # A run in training: now's weights are fetched again each second (never more often).
+        self.set_interval(SCAN_INTERVAL, self.follow_training)
 
     def on_resize(self) -> None:
         self.show_page()
 
-    # --- the network ------------------------------------------------------------------------
+    # --- now: the network as it is ----------------------------------------------------------
+
+    def show_now(self) -> None:
+        self.query_one("#units").loading = True
+        self.load()
+
+    def follow_training(self) -> None:
+        if self.epoch_shown is None and self.run_training and not self.query_one("#units").loading:
+            self.load()
 
     @work(exclusive=True, exit_on_error=False, group="analysis")
     async def load(self) -> InspectSource:
         return await self.fetch()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "analysis":
+        if event.worker.group != "analysis" or not event.worker.is_finished:
             return
-        if event.state == WorkerState.SUCCESS:
-            self.query_one("#units").loading = False
+        self.query_one("#units").loading = False
+        if event.state == WorkerState.SUCCESS and self.epoch_shown is None:
             self.source = event.worker.result
-            self.query_one("#title", Static).update(f"Weights · {self.source.title}")
-            self.layer_index = min(self.layer_index, len(self.source.network.weights) - 1)
-            self.show_layer()
+            self.show_heading_now()
+            self.show_layers(self.source.network.weights, self.source.network.sizes[0])
         elif event.state == WorkerState.ERROR:
-            self.query_one("#units").loading = False
-            self.query_one("#heading", Static).update(f"no network: {event.worker.error}")
+            self.show_text("#page", f"no network: {event.worker.error}")
             # Worker messages do not bubble: the app's one error handler hears it from here.
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
 
+    # --- past epochs: the records' first layer ----------------------------------------------
+
+    def kept_epochs(self, folder: RunFolder) -> list[int]:
+        return folder.record_epochs()
+
+    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
+        return folder.record_file(epoch)
+
+    def read_file(self, path: Path) -> EpochRecord:
+        return load_record(path)
+
+    def show_epoch(self, epoch: int, read: EpochRecord) -> None:
+        if read.first_weights is None:
+            self.show_unkept(epoch, "were too large to keep (over 1 MB)")
+            return
+        self.show_text("#heading", f"Weights · {self.position_text()} · first layer (float16)")
+        self.show_layers([read.first_weights], len(read.first_weights))
+
+    def show_unkept(self, epoch: int, why: str) -> None:
+        self.matrices, self.maps = [], None
+        self.query_one("#units", Container).remove_children()
+        self.show_text("#heading", f"Weights · {self.position_text()}")
+        self.show_text("#page", f"epoch {epoch}: its weights {why} · [ ] other epochs · r now")
+
+    def replay_changed(self) -> None:
+        if self.epoch_shown is None and self.source is not None:
+            self.show_heading_now()
+
+    def show_heading_now(self) -> None:
+        where = self.position_text()
+        self.show_text("#heading", f"Weights · {self.source.title}" + (f" · {where}" if where else ""))
+
+    # --- the layer --------------------------------------------------------------------------
+
+    def show_layers(self, layers: list[np.ndarray], inputs: int) -> None:
+        self.matrices, self.inputs = list(layers), inputs
+        self.layer_index = min(self.layer_index, len(self.matrices) - 1)
+        self.show_layer()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The input images' (rows, cols): the source's, else (a record) the square they fill."""
+        if self.source is not None:
+            return self.source.shape
+        side = math.isqrt(self.inputs)
+        return (side, side)
+
     @property
     def as_images(self) -> bool:
-        """The layer is drawn as images: the first, when the inputs are the source's images."""
-        assert self.source is not None
-        rows, cols = self.source.shape
-        return self.layer_index == 0 and self.source.network.sizes[0] == rows * cols
+        """The layer is drawn as images: the first, when the inputs are the images' pixels."""
+        rows, cols = self.shape
+        return self.layer_index == 0 and self.inputs == rows * cols
 
     def show_layer(self) -> None:
         """Compute the layer's maps (well under a millisecond for 784x128) and show a page."""
-        assert self.source is not None
-        network = self.source.network
+        weights = self.matrices[self.layer_index]
         if self.as_images:
-            self.maps = first_layer_images(network, self.source.shape, self.scale)
+            self.maps = first_layer_images(weights, self.shape, self.scale)
         else:
-            self.maps = layer_strips(network, self.layer_index, self.scale)
+            self.maps = layer_strips(weights, self.scale)
         self.first = min(self.first, len(self.maps) - 1)
         self.show_page()
 
@@ -201,16 +262,16 @@ class WeightsScreen(SourceView, Screen):
         self.show_heading(units)
 
     def show_heading(self, units: range) -> None:
-        assert self.source is not None
-        sizes = self.source.network.sizes
-        weights = self.source.network.weights[self.layer_index]
+        weights = self.matrices[self.layer_index]
         if self.scale == "layer":
             scale = f"scale ±{float(weight_scale(weights)):.3g} (layer)"
         else:
             scale = "scale: per unit"
         look = ("half size" if self.half else "images") if self.as_images else "strips"
-        self.query_one("#heading", Static).update(
-            f"layer {self.layer_index + 1}/{len(sizes) - 1} ({sizes[self.layer_index]}→{sizes[self.layer_index + 1]}) "
+        n_in, n_out = weights.shape
+        self.show_text(
+            "#page",
+            f"layer {self.layer_index + 1}/{len(self.matrices)} ({n_in}→{n_out}) "
             f"{look} · units {units.start + 1}–{units.stop} of {len(self.maps)} · {scale}"
         )
 
@@ -230,17 +291,19 @@ class WeightsScreen(SourceView, Screen):
             self.show_page()
 
     def action_next_layer(self) -> None:
-        if self.source is None:
+        if not self.matrices:
             return
-        self.layer_index = (self.layer_index + 1) % len(self.source.network.weights)
+        if len(self.matrices) == 1 and self.epoch_shown is not None:
+            self.notify("An epoch's record keeps the first layer only: r shows every layer now")
+        self.layer_index = (self.layer_index + 1) % len(self.matrices)
         self.first = 0
         self.show_layer()
 
     def action_toggle_scale(self) -> None:
         self.scale = "unit" if self.scale == "layer" else "layer"
-        if self.source is not None:
+        if self.matrices:
             self.show_layer()
 
     def action_refresh_weights(self) -> None:
-        self.query_one("#units").loading = True
-        self.load()
+        self.epoch_shown = None
+        self.show_now()
