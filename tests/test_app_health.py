@@ -177,7 +177,7 @@ async def test_a_network_from_a_file_is_measured_without_charts(mnist):
         assert table[-1] == FILE_MESSAGE
         assert [layer.gradient_norm for layer in screen.figures] == [None, None]
         await pilot.press("left_square_bracket")
-        assert app.notes == [("warning", "This network comes from a file: it has no past epochs")]
+        assert app.notes == [("warning", "No past epochs: this network is not a run's")]
 
 
 async def test_a_tanh_run_shows_saturated_units_instead_of_dead_ones(tmp_path):

@@ -23,7 +23,6 @@ class MnistScreen(Screen):
     }
     """
     BINDINGS = [Binding("escape", "back", "back", key_display="esc", tooltip="Go back")]
-    FOOTER_PALETTE = True  # False leaves the footer room for one more key (f1 lists ^p)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -32,7 +31,7 @@ class MnistScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="heading", markup=False)
         yield from self.compose_body()
-        yield Footer(compact=True, show_command_palette=self.FOOTER_PALETTE)
+        yield Footer(compact=True, show_command_palette=False)  # room for a key; f1 lists ^p
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -114,7 +114,7 @@ class EpochReplay:
 
     def action_epoch(self, step: int) -> None:
         if self.records is None:
-            self.notify("This network comes from a file: it has no past epochs", severity="warning")
+            self.notify("No past epochs: this network is not a run's", severity="warning")
             return
         now = self.epochs_done + 1 if self.HAS_NOW else self.epochs_done
         current = self.epoch_shown if self.epoch_shown is not None else now

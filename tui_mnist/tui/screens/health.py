@@ -141,8 +141,9 @@ def warned(text: str, over: bool) -> str:
     return f"[b $warning]{text}![/]" if over else f"{text} "
 
 
-def figures_markup(layers: Sequence[LayerHealth]) -> str:
-    """The table of the layers' figures as Textual markup, one line per layer under a header."""
+def figures_markup(layers: Sequence[LayerHealth], decayed: bool = False) -> str:
+    """The table of the layers' figures as Textual markup, one line per layer under a header.
+    `decayed`: the schedule had brought the rate down, so small updates are no warning."""
     header = COLUMNS[0].ljust(FIRST_WIDTH) + "".join(f"{name:>{WIDTH - 1}} " for name in COLUMNS[1:])
     lines = [f"[b $text-muted]{escape(header)}[/]"]
     for layer in layers:
@@ -152,7 +153,8 @@ def figures_markup(layers: Sequence[LayerHealth]) -> str:
         cells = [
             (norm_text(layer.weight_norm), False),
             (norm_text(layer.gradient_norm), False),
-            (ratio_text(ratio), ratio is not None and not RATIO_TOO_SMALL <= ratio <= RATIO_TOO_LARGE),
+            (ratio_text(ratio), ratio is not None and (
+                ratio > RATIO_TOO_LARGE or ratio < RATIO_TOO_SMALL and not decayed)),
             (share_text(layer.dead_share), (layer.dead_share or 0) >= DEAD_WARNING),
             (share_text(layer.saturated_share), (layer.saturated_share or 0) >= SATURATED_WARNING),
         ]
@@ -266,7 +268,7 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
         self.figures = self.history[epoch].layers
         upto = [self.history[e] for e in sorted(self.history) if e <= epoch and e in self.kept]
         self.show_heading()
-        self.show_text("#figures", figures_markup(self.figures))
+        self.show_text("#figures", figures_markup(self.figures, self.history[epoch].decayed))
         self.show_text("#hints", hints_markup(hints(upto)))
         self.plot()
 

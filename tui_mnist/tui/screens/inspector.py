@@ -247,7 +247,7 @@ class InspectorScreen(EpochReplay, SourceView, NetworkViews, MnistScreen):
         Binding("t", "toggle_ascii", "ascii",
                 tooltip="Draw the digits in plain ASCII characters, or in half blocks again"),
         *VIEW_BINDINGS,
-        *REPLAY_BINDINGS,
+        *(replace(binding, show=False) for binding in REPLAY_BINDINGS),  # a full footer
         Binding("s", "toggle_why", "why",
                 tooltip="Why this answer: which pixels drive the predicted class (instead of "
                 "the probabilities), and the last hidden layer's most active units"),
@@ -261,7 +261,6 @@ class InspectorScreen(EpochReplay, SourceView, NetworkViews, MnistScreen):
     ]
 
     SKIPS_UNKEPT = True  # `[` and `]` step through the kept checkpoints only
-    FOOTER_PALETTE = False  # room for q at 80 columns
 
     def __init__(self, title: str, fetch: SourceFetch, filters: Filters | None = None,
                  **kwargs) -> None:
