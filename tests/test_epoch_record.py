@@ -312,7 +312,10 @@ def test_cli_runs_keep_a_record_per_epoch_also_when_resumed(tmp_path, small_data
     assert resumed.returncode == 0, resumed.stderr
     assert "starting from the checkpoint of epoch 2" in resumed.stderr
     (child,) = [other for other in run_folders(runs_dir) if other.id != folder.id]
-    assert child.record_epochs() == [3]  # its own epochs: the parent's records stay with the parent
+    assert child.record_epochs() == [1, 2, 3]  # the parent's epochs it carries on from, then its own
+    inherited = load_record(child.record_file(2))
+    np.testing.assert_array_equal(inherited.confusion, records[1].confusion)
+    np.testing.assert_array_equal(inherited.first_weights, records[1].first_weights)
     third = load_record(child.record_file(3))
     assert third.epoch == 3 and third.loss == child.epoch_metrics()[2]["train_loss"]
     assert not np.array_equal(third.first_weights, records[1].first_weights)

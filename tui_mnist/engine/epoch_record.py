@@ -39,7 +39,7 @@ class EpochRecord:
     base_lr: float  # the configured rate (times the app's scaling) the schedule starts from
 
     def health(self) -> EpochHealth:
-        return EpochHealth(self.loss, self.layers, decayed=self.lr < DECAYED * self.base_lr)
+        return EpochHealth(self.loss, self.layers, decayed=self.lr <= DECAYED * self.base_lr)
 
 
 def save_record(path: str | Path, record: EpochRecord) -> None:

@@ -37,7 +37,7 @@ SATURATED_WARNING = 0.25  # share of a layer's sigmoid/tanh units saturated
 # 4e-3 after the first steps, lr 1.0 gives 1.3e-2 to 2.4e-2 and kills a quarter of the ReLUs.
 RATIO_TOO_LARGE = 0.01
 RATIO_TOO_SMALL = 1e-5
-DECAYED = 0.1  # a learning rate below this share of its base has been decayed by the schedule
+DECAYED = 0.1  # a learning rate at or below this share of its base was lowered by the schedule
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ class LayerHealth:
 @dataclass(frozen=True)
 class EpochHealth:
     """The figures hints() reads for one epoch: its mean training loss, its layers, and whether
-    the schedule had brought the learning rate below DECAYED of its base (small updates are then
-    by design, not a sign of too small a rate)."""
+    the schedule had the learning rate at or below DECAYED of its base, warming up or decayed
+    (small updates are then by design, not a sign of too small a rate)."""
 
     loss: float
     layers: tuple[LayerHealth, ...] = ()

@@ -120,11 +120,11 @@ class RunHost:
     def _save_epoch(self, record: EpochProgress) -> None:
         """Checkpoint first: metrics.jsonl is rebuilt from the checkpoint on resume, so a crash
         between the two writes loses nothing."""
+        if self.trainer.epoch_record is not None:  # first: a resume starts after the checkpoint
+            self.folder.save_record(self.trainer.epoch_record)
         checkpoint = self.folder.checkpoint_file(record.epoch)
         save_checkpoint(checkpoint, self.trainer, extra={"history": self.history.to_json()})
         self.folder.prune_checkpoints(self.keep_checkpoints)
-        if self.trainer.epoch_record is not None:
-            self.folder.save_record(self.trainer.epoch_record)
         self.folder.append_metrics(record.to_json())
         self._write_status()
 

@@ -123,10 +123,12 @@ def materialize(plan: ResumePlan, warn: Warn, keep_checkpoints: int | None) -> R
         "tui-mnist train", f"tui-mnist train --resume {plan.source.id}@{checkpoint.epoch}", 1
     )
     keep = plan.source.read_config().get("keep_checkpoints", DEFAULT_KEEP_CHECKPOINTS)
-    return RunFolder.create(
+    child = RunFolder.create(
         plan.source.runs_dir,
         plan.config,
         parent={"run": plan.source.id, "epoch": checkpoint.epoch},
         command=command,
         keep_checkpoints=keep if keep_checkpoints is None else keep_checkpoints,
     )
+    child.inherit_records(plan.source, checkpoint.epoch)
+    return child

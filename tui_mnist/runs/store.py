@@ -14,10 +14,12 @@ Reading never imports numpy: the CLI reads a run's settings before it fixes the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import secrets
+import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -256,6 +258,19 @@ class RunFolder:
     def save_record(self, record: EpochRecord) -> None:
         self.records_dir.mkdir(mode=PRIVATE, exist_ok=True)
         save_record(self.record_file(record.epoch), record)
+
+    def inherit_records(self, parent: RunFolder, through: int) -> None:
+        """A child run starts with its parent's records of the epochs it carries on from
+        (linked where the file system allows, else copied; a record that is gone is skipped)."""
+        self.records_dir.mkdir(mode=PRIVATE, exist_ok=True)
+        for epoch in parent.record_epochs():
+            if epoch <= through:
+                source, target = parent.record_file(epoch), self.record_file(epoch)
+                try:
+                    os.link(source, target)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        shutil.copyfile(source, target)
 
 
 def _epochs_in(directory: Path) -> list[int]:
