@@ -157,7 +157,7 @@ async def test_confusion_says_an_epoch_was_not_kept_and_greys_out_its_cells(tmp_
         cursor = screen.cursor
         await pilot.press(EARLIER)
         screen = await confusion_unkept(pilot, 2, 3)
-        assert shown_text(screen, "#status") == "epoch 2 of 3: its counts not kept · [ ] other epochs · r test set"
+        assert shown_text(screen, "#status") == "epoch 2 of 3: its counts: not kept · [ ] other epochs · r test set"
         assert screen.matrix is None and not screen.query_one("#matrix").display
         assert screen.check_action("move", (1, 0)) is None and screen.check_action("open", ()) is None
         await pilot.press("down", "right", "enter")  # greyed out: nothing moves, nothing opens
@@ -268,11 +268,16 @@ async def test_weights_step_from_now_to_the_records_first_layer_and_back(tmp_pat
         screen = await weights_showing(pilot, "Weights · epoch 3 of 4 · first layer (float16)", "layer 1/1")
         np.testing.assert_array_equal(thumbnails(screen)[0].values,
                                       first_layer_images(epoch_record(3).first_weights)[0])
-        await pilot.press("r")
+        await pilot.press(LATER, LATER)  # past the newest: now, every layer
         screen = await weights_showing(pilot, now, "layer 1/2 (784→16) half size")
         assert screen.epoch_shown is None
         np.testing.assert_array_equal(thumbnails(screen)[0].values,
                                       first_layer_images(source.network.weights[0])[0])
+        await pilot.press(EARLIER)
+        await weights_showing(pilot, epoch_4, "layer 1/1")
+        await pilot.press("r")  # from an epoch, r shows now too
+        screen = await weights_showing(pilot, now, "layer 1/2 (784→16) half size")
+        assert screen.epoch_shown is None and len(thumbnails(screen)) == 10
 
 
 async def test_weights_of_an_epoch_not_kept_say_so(tmp_path, source):

@@ -219,6 +219,7 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
         self.source: InspectSource | None = None  # the test set's, once counted now
         self.confusion: Confusion | None = None  # what the grid shows
         self.cursor: tuple[int, int] | None = None  # (true, predicted); set with the first counts
+        self.missing: str | None = None  # why the epoch shown has no counts
 
     @property
     def matrix(self) -> np.ndarray | None:
@@ -277,14 +278,14 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
     def show_epoch(self, epoch: int, read: EpochRecord) -> None:
         self.query_one("#matrix").loading = False
         if read.confusion is None:
-            self.show_unkept(epoch, "was not validated (the run has no validation set)")
+            self.show_unkept(epoch, "none (the run has no validation set)")
         else:
             self.show_confusion(Confusion.of_matrix(read.confusion))
 
     def show_unkept(self, epoch: int, why: str) -> None:
-        self.confusion = None
+        self.confusion, self.missing = None, why
         self.query_one(ConfusionGrid).display = False
-        self.show_text("#status", f"{self.position_text()}: its counts {why} · [ ] other epochs · r test set")
+        self.show_text("#status", f"{self.position_text()}: its counts: {why} · [ ] other epochs · r test set")
         self.show_text("#cell", "")
         self.show_text("#pairs", "")
         self.refresh_bindings()
@@ -292,6 +293,8 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
     def replay_changed(self) -> None:
         if self.confusion is not None:
             self.show()
+        elif self.epoch_shown is not None and self.missing is not None:
+            self.show_unkept(self.epoch_shown, self.missing)  # "of N" has grown
 
     # --- the grid ---------------------------------------------------------------------------
 

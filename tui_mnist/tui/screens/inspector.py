@@ -360,8 +360,9 @@ class InspectorScreen(EpochReplay, SourceView, NetworkViews, MnistScreen):
             return None  # only the map has a target to switch
         if action == "toggle_ascii" and not app_has_color(self):
             return None  # without colour the digits are ASCII already
-        # Every key but `back` works on the predictions: greyed out until they are there.
-        return True if action == "back" or self.predictions is not None else None
+        # Every key but `back` and the epochs' works on the predictions: greyed out until they
+        # are there (a run's kept checkpoints can be opened even when now's weights cannot).
+        return True if action in ("back", "epoch") or self.predictions is not None else None
 
     def watch_grid_view(self) -> None:
         self.refresh_bindings()

@@ -147,6 +147,10 @@ class RunReviewScreen(TrainingScreen):
         self._show_numbers()
         self._plot()
 
+    @property
+    def weights_title(self) -> str:
+        return f"run {self.folder.id}"
+
     async def live_weights(self) -> InspectSource:
         """The run's last weights: those it stopped with mid-epoch, else its newest checkpoint."""
         return await asyncio.to_thread(last_weights, self.folder)

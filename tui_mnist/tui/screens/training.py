@@ -333,10 +333,12 @@ class TrainingScreen(NetworkViews, Screen):
 
     def action_inspect(self) -> None:
         # Open first: the weights' trip from the trainer happens in the inspector's worker.
-        self.app.push_screen(InspectorScreen("live weights", self.live_weights, records=self.session.folder))
+        self.app.push_screen(InspectorScreen(self.weights_title, self.live_weights, records=self.session.folder))
 
     def open_view(self, view: type[Screen]) -> None:
-        self.app.push_screen(view_of(view, "live weights", self.live_weights, self.session.folder))
+        self.app.push_screen(view_of(view, self.weights_title, self.live_weights, self.session.folder))
+
+    weights_title = "live weights"  # what the views say they show until the weights are there
 
     async def live_weights(self) -> InspectSource:
         snapshot = await self.session.snapshot()

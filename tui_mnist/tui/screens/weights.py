@@ -113,7 +113,7 @@ class WeightsScreen(EpochReplay, SourceView, MnistScreen):
     def on_mount(self) -> None:
         self.show_text("#heading", f"Weights · {self.title_text}")
         legend = "blue −, orange +, dark 0" if app_has_color(self) else (
-            f"− {NEGATIVE_RAMP}  + {POSITIVE_RAMP} (weak to strong)")
+            f"− {NEGATIVE_RAMP} + {POSITIVE_RAMP}")
         keys = "←→ page · L layer · s scale · [ ] epoch · r now"
         self.show_text("#keys", f"{keys} · {legend}")
         self.start_replay()
