@@ -12,13 +12,14 @@ last record (RunFinished, after the final test evaluation), as wall-clock time, 
 UI costs the worker (CPU, the GIL) counts. Rounds alternate headless / app in this one process;
 the script prints each side's best and median samples per second, and the ratio of the bests
 (on a shared machine, other load only ever slows a round down). With `--views`, the detached
-app is measured once per view, the view opened (its key pressed) as soon as the run trains and
-left open to the end: the confusion matrix following the epochs' records, the weights fetched
-from the trainer every second, the health charts redrawn at each epoch.
+app is measured once per view, the view opened (its key pressed) as soon as the training
+screen is up, while the trainer starts, and left open to the end: the confusion matrix
+following the epochs' records, the weights fetched from the trainer every second, the health
+charts redrawn as the epochs come; `none` is the training screen alone, for comparison.
 
     python benchmarks/app_throughput.py [--rounds 5] [--epochs 5] [--batch-size 128]
                                         [--hidden 128] [--threads 0]
-                                        [--views confusion,weights,health]
+                                        [--views none,confusion,weights,health]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from tui_mnist.tui.screens.training import TrainingScreen
 
 TARGET = 0.95
 TARGET_WITH_VIEW = 0.90
-VIEW_KEYS = {"confusion": "x", "weights": "u", "health": "h", "inspector": "i"}
+VIEW_KEYS = {"none": None, "confusion": "x", "weights": "u", "health": "h", "inspector": "i"}
 
 
 class Timed:
@@ -99,10 +100,10 @@ async def in_app(config: TrainConfig, samples: int, make, view_key: str | None =
     app = MnistApp(initial=config, session_factory=make_session)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+r")
-        while not (isinstance(app.screen, TrainingScreen) and app.screen.state != "loading"):
+        while not isinstance(app.screen, TrainingScreen):
             await asyncio.sleep(0.05)
         training = app.screen
-        if view_key is not None:
+        if view_key is not None:  # opened while the trainer starts: training is watched through it
             await pilot.press(view_key)
         while training.state != "finished":
             await asyncio.sleep(0.05)
@@ -136,7 +137,7 @@ def main() -> int:
     detached = lambda: DetachedSession.new(runs_dir)  # noqa: E731
     makers = {"app": (detached, None), "app-thread": (ThreadSession, None)}
     if views:  # the real path only, once per view
-        makers = {f"app+{view}": (detached, VIEW_KEYS[view]) for view in views}
+        makers = {f"app+{view}": (detached, VIEW_KEYS[view]) for view in views}  # "none": no view
     rates: dict[str, list[float]] = {"headless": [], **{side: [] for side in makers}}
     for round_number in range(1, args.rounds + 1):
         rates["headless"].append(headless(config, samples))

@@ -291,7 +291,9 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
         self.refresh_bindings()
 
     def replay_changed(self) -> None:
-        if self.confusion is not None:
+        if self.waiting:
+            self.show_text("#status", "the counts come at the end of the first epoch · r counts now on the test set")
+        elif self.confusion is not None:
             self.show()
         elif self.epoch_shown is not None and self.missing is not None:
             self.show_unkept(self.epoch_shown, self.missing)  # "of N" has grown
@@ -362,5 +364,5 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
             )
 
     def action_recompute(self) -> None:
-        self.epoch_shown = None
+        self.epoch_shown, self.waiting = None, False
         self.show_now()

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.timer import Timer
 
 from tui_mnist.engine.errors import EngineError
-from tui_mnist.runs.ledger import derived_state
+from tui_mnist.runs.ledger import LIVE_STATES, derived_state
 from tui_mnist.runs.store import RunFolder
 
 SCAN_INTERVAL = 1.0  # seconds between looks at the folder for new epochs
@@ -47,7 +47,8 @@ class EpochReplay:
         self.epoch_shown: int | None = None  # None: now (or, without HAS_NOW, nothing yet)
         self.scanner: Timer | None = None
         self.scanned_once = False
-        self.run_training = False  # the run's trainer is at work, as the last scan saw
+        self.run_state = ""  # the run's, as the last scan saw it (runs.ledger.derived_state)
+        self.waiting = False  # for the run's first epoch, to show it
 
     # --- what a view says -------------------------------------------------------------------
 
@@ -88,27 +89,39 @@ class EpochReplay:
         status_epoch = status.get("epoch")
         kept = self.kept_epochs(folder)
         done = max([*kept, status_epoch if isinstance(status_epoch, int) else 0])
-        training = derived_state(folder, status) == "running"
-        self.app.call_from_thread(self.scanned, done, kept, training)
+        self.app.call_from_thread(self.scanned, done, kept, derived_state(folder, status))
 
-    def scanned(self, done: int, kept: list[int], training: bool) -> None:
+    @property
+    def run_training(self) -> bool:
+        return self.run_state == "running"
+
+    def scanned(self, done: int, kept: list[int], state: str) -> None:
         if not self.is_attached:  # left while the folder was read
             return
-        self.run_training = training
+        self.run_state = state
         first, self.scanned_once = not self.scanned_once, True
         at_newest = self.epoch_shown is not None and self.epoch_shown == self.epochs_done
         changed = (done, kept) != (self.epochs_done, self.kept)
         self.epochs_done, self.kept = done, kept
-        if first and self.HAS_NOW and (self.STARTS_AT_NOW or not done):
-            self.show_now()
-        elif (first or at_newest or self.epoch_shown is None and not self.HAS_NOW) and done and changed:
+        if first:
+            # A live run with no epoch yet: its first comes soon, and is what a view that starts
+            # at the newest shows (counting now meanwhile would cost the trainer).
+            if self.HAS_NOW and (self.STARTS_AT_NOW or not done and state not in LIVE_STATES):
+                self.show_now()
+            elif done:
+                self.go_to(done)
+            else:
+                self.waiting = True
+                self.replay_changed()
+        elif changed and done and (self.waiting or at_newest):
+            self.waiting = False
             self.go_to(done)  # following the run
-        elif changed or first:
+        elif changed:
             self.replay_changed()
 
     def replay_changed(self) -> None:
-        """The run has moved on (or, at first, has no epoch yet); the position is unchanged.
-        A view may show the new extent."""
+        """The run has moved on, the position unchanged; or, at first, the view is `waiting`
+        for the run's first epoch. A view may show the new extent."""
 
     # --- the keys ---------------------------------------------------------------------------
 
@@ -126,13 +139,13 @@ class EpochReplay:
         elif target == current:
             self.notify(f"No {'earlier' if step < 0 else 'later'} epoch", timeout=2)
         elif target > self.epochs_done:
-            self.epoch_shown = None
+            self.epoch_shown, self.waiting = None, False
             self.show_now()
         else:
             self.go_to(target)
 
     def go_to(self, epoch: int) -> None:
-        self.epoch_shown = epoch
+        self.epoch_shown, self.waiting = epoch, False
         if epoch in self.kept:
             self.read_epoch(epoch)
         else:

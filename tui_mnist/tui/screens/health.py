@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from tui_mnist.tui.screens.base import MnistScreen
 from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, EpochReplay
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
-from tui_mnist.tui.widgets.chart import Axes, Chart, Series
+from tui_mnist.tui.widgets.chart import Axes, Chart, Series, redraw_pause
 
 # One look per layer: the marker tells layers apart without colour (plotext colour names, and
 # the same colours as Textual markup for the table's legend column).
@@ -200,6 +201,9 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
         self.plotted: dict[str, list[Series]] = {}  # chart title: its layers' series
         self.loading_history = False
         self._charted: tuple | None = None  # what the charts were last plotted from
+        self.charts_due = 0.0  # perf_counter time before which following the run does not redraw
+        self.plot_pending = False  # a deferred redraw is set
+        self.stepped = False  # the user moved: redraw at once
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="charts"):
@@ -273,18 +277,36 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
         self.plot()
 
     def plot(self) -> None:
-        """Plots each chart again when the epochs read or the shown epoch have changed."""
+        """Plots each chart again when the epochs read or the shown epoch have changed; while
+        the run trains and the view follows it, at most as often as redraw_pause allows."""
         history = {epoch: health for epoch, health in self.history.items() if epoch in self.kept}
         key = (tuple(sorted(history)), self.epoch_shown)
         if key == self._charted:
             return
+        now = time.perf_counter()
+        if self.run_training and not self.stepped and now < self.charts_due:
+            if not self.plot_pending:
+                self.plot_pending = True
+                self.set_timer(self.charts_due - now, self.plot_when_due)
+            return
+        self.stepped = False
         self._charted = key
+        charts = list(self.query(Chart))
+        self.charts_due = now + redraw_pause(charts)
         for chart_id, title, name, axes in CHARTS:
             series = series_of(history, name)
             self.plotted[title] = series
             cursor = None if self.epoch_shown is None else cursor_at(self.epoch_shown, series, axes.log_y)
             # The cursor first: the curves are drawn over it.
             self.query_one(f"#{chart_id}", Chart).plot([cursor, *series] if cursor else series, axes)
+
+    def plot_when_due(self) -> None:
+        self.plot_pending = False
+        self.plot()
+
+    def action_epoch(self, step: int) -> None:
+        self.stepped = True
+        super().action_epoch(step)
 
     # --- the records, read on a thread ------------------------------------------------------
 

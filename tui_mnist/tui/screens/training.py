@@ -33,18 +33,17 @@ from tui_mnist.tui.screens.inspector import InspectorScreen, InspectSource
 from tui_mnist.tui.screens.network_views import VIEW_ACTIONS, VIEW_BINDINGS, NetworkViews, view_of
 from tui_mnist.tui.screens.save_dialog import SaveDialog
 from tui_mnist.tui.training_view import TrainingView, duration
-from tui_mnist.tui.widgets.chart import Axes, Chart, Reference, Series
+from tui_mnist.tui.widgets.chart import Axes, Chart, Reference, Series, redraw_pause
 from tui_mnist.tui.widgets.epoch_table import EpochTable
 from tui_mnist.tui.widgets.progress_line import ProgressLine
 
-# While a run goes, numbers and charts repaint at most every REPAINT_INTERVAL seconds, and the
-# charts less often when drawing them costs more than CHART_CPU_SHARE of a core: every repaint
-# is Python on the UI thread, taken from the trainer's share of the two cores (and on two BLAS
-# threads it stalls both). At 0.25 s the app used 9 % of a core, at 0.5 s 5 %, and the run went
-# from 0.84 to 0.96 of its headless speed (benchmarks/app_throughput.py). Answers to keys and
-# state changes are shown at once.
+# While a run goes, numbers repaint at most every REPAINT_INTERVAL seconds, and charts as
+# widgets.chart.redraw_pause allows: every repaint is Python on the UI thread, taken from the
+# trainer's share of the two cores (and on two BLAS threads it stalls both). At 0.25 s the app
+# used 9 % of a core, at 0.5 s 5 %, and the run went from 0.84 to 0.96 of its headless speed
+# (benchmarks/app_throughput.py). Answers to keys and state changes are shown at once; nothing
+# is repainted while a view is on top.
 REPAINT_INTERVAL = 0.5
-CHART_CPU_SHARE = 0.02
 LR_FACTOR = 1.25
 ACTIVE = ("loading", "running", "paused", "stopping")
 STEP_KEYS = Binding.Group("step")  # n and N: one footer entry, "n N step"
@@ -168,7 +167,8 @@ class TrainingScreen(NetworkViews, Screen):
             self.notify(event.message, severity="warning")
             return
         self._numbers_stale = self._charts_stale = True
-        if self.state != "running" or isinstance(event, LearningRateScaled):  # a key's answer
+        # A key's answer, shown at once (unless a view is on top: then at the next tick there).
+        if (self.state != "running" or isinstance(event, LearningRateScaled)) and self.is_current:
             self._show_numbers()
             self._plot()
 
@@ -234,6 +234,8 @@ class TrainingScreen(NetworkViews, Screen):
             self.query_one(selector, Static).update(text, layout=False)
 
     def _tick(self) -> None:
+        if not self.is_current:  # under a view: repainted once it is on top again
+            return
         if self._numbers_stale:
             self._show_numbers()
         elif self.state == "running":
@@ -246,8 +248,7 @@ class TrainingScreen(NetworkViews, Screen):
         h = self.view
         loss = self.query_one("#loss-chart", Chart)
         accuracy = self.query_one("#accuracy-chart", Chart)
-        cost = loss.draw_seconds + accuracy.draw_seconds
-        self._charts_due = time.perf_counter() + max(REPAINT_INTERVAL, cost / CHART_CPU_SHARE)
+        self._charts_due = time.perf_counter() + redraw_pause([loss, accuracy])
         window = h.recent_window() if self.zoomed else None
         per_epoch = h.started.batches_per_epoch if h.started else 0
         loss.plot([

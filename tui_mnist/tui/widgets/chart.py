@@ -37,6 +37,16 @@ BATCH_TICKS_BELOW = 0.25
 # further away it is only named in the legend.
 REFERENCE_REACH = 0.5
 REFERENCE_MARKER = "┄"  # dashed by itself, with or without colour, unlike the frame's ─
+# Charts that follow a training run are redrawn at most every REDRAW_INTERVAL seconds, and less
+# often when drawing them costs more than CPU_SHARE of a core: a build is Python taken from the
+# trainer's share of the two cores (on two BLAS threads it stalls both).
+REDRAW_INTERVAL = 0.5
+CPU_SHARE = 0.02
+
+
+def redraw_pause(charts: Sequence[Chart]) -> float:
+    """Seconds to wait before redrawing `charts` (their last builds' cost) while a run trains."""
+    return max(REDRAW_INTERVAL, sum(chart.draw_seconds for chart in charts) / CPU_SHARE)
 
 
 @dataclass(frozen=True)
