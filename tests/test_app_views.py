@@ -1,4 +1,4 @@
-"""The views of a network (draw, confusion, weights, gradient check) open from the training
+"""The views of a network (draw, confusion, weights, health, gradient check) open from the training
 screen on the run's live weights and from the inspector on its network, and esc comes back."""
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from tui_mnist.session.thread import ThreadSession
 from tui_mnist.tui.screens.confusion import ConfusionScreen
 from tui_mnist.tui.screens.draw import DrawScreen
 from tui_mnist.tui.screens.gradcheck import GradcheckScreen
+from tui_mnist.tui.screens.health import HealthScreen
 from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 from tui_mnist.tui.screens.weights import WeightsScreen
 
 VIEWS = pytest.mark.parametrize(
-    ("key", "view"), [("w", DrawScreen), ("x", ConfusionScreen), ("u", WeightsScreen), ("G", GradcheckScreen)],
-    ids=["draw", "confusion", "weights", "gradcheck"],
+    ("key", "view"),
+    [("w", DrawScreen), ("x", ConfusionScreen), ("u", WeightsScreen), ("h", HealthScreen), ("G", GradcheckScreen)],
+    ids=["draw", "confusion", "weights", "health", "gradcheck"],
 )
 
 

@@ -201,6 +201,7 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
         self.plotted: dict[str, list[Series]] = {}  # chart title: its layers' series
         self.loading_history = False
         self._charted: tuple | None = None  # what the charts were last plotted from
+        self.source: InspectSource | None = None  # measured, without a folder (a model file)
         self.charts_due = 0.0  # perf_counter time before which following the run does not redraw
         self.plot_pending = False  # a deferred redraw is set
         self.stepped = False  # the user moved: redraw at once
@@ -355,6 +356,7 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
             self.app.post_message(Worker.StateChanged(worker, state))
 
     def network_measured(self, source: InspectSource, layers: list[LayerHealth]) -> None:
+        self.source = source
         self.title_text = source.title
         self.figures = tuple(layers)
         self.show_heading()
