@@ -298,6 +298,23 @@ def test_without_colour_the_canvas_uses_the_digit_ramp(source, folder, monkeypat
     assert set("".join(lines[:5])) == {" "}
 
 
+async def test_t_switches_the_drawing_to_ascii_and_back(source, folder):
+    app = host(source, folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("space")
+        canvas, seen = screen.canvas, screen.query_one("#seen")
+        assert UPPER_HALF in canvas.render_line(7).text
+        await pilot.press("t")
+        await pilot.pause()
+        assert canvas.ascii_art and seen.ascii_art
+        assert canvas.render_line(7).text.strip() == ":#:"  # the ramp, as without colour
+        assert UPPER_HALF not in str(seen.render())
+        await pilot.press("t")
+        await pilot.pause()
+        assert UPPER_HALF in canvas.render_line(7).text
+
+
 # --- a trained network reads a drawn 1 --------------------------------------------------------
 
 

@@ -213,6 +213,24 @@ async def test_without_colour_the_sign_shows_in_the_characters(network, source, 
         assert ".-=" in str(screen.query_one("#keys").render())
 
 
+async def test_t_switches_the_maps_to_ascii_and_back(network, source):
+    app = host_of(source)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(pilot)
+        assert "▀" in thumbnails(screen)[0].render_line(0).text
+        await pilot.press("t")
+        await pilot.pause()
+        drawn = [thumbnails(screen)[0].render_line(y).text for y in range(7)]
+        assert drawn == weight_ascii(halve(first_layer_images(network.weights[0])[0]))
+        assert ".-=" in str(screen.query_one("#keys").render())
+        await pilot.press("right")  # a new page keeps the choice
+        await pilot.pause()
+        assert all(widget.ascii_art for widget in thumbnails(screen))
+        await pilot.press("t")
+        await pilot.pause()
+        assert "▀" in thumbnails(screen)[0].render_line(0).text
+
+
 def test_the_character_ramp_keeps_the_sign():
     assert [weight_char(v) for v in (-1.0, -0.5, -0.1, 0.0, 0.01, 0.1, 0.5, 1.0)] == [
         "=", "-", ".", " ", " ", ":", "+", "#"]

@@ -22,6 +22,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -34,7 +35,7 @@ from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.label_dialog import LabelDialog
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.canvas import DigitCanvas
-from tui_mnist.tui.widgets.digit import DigitView
+from tui_mnist.tui.widgets.digit import DigitView, app_has_color
 from tui_mnist.tui.widgets.digit_grid import thumbnail
 from tui_mnist.tui.widgets.probabilities import ProbabilityBars
 
@@ -76,10 +77,15 @@ class DrawScreen(SourceView, MnistScreen):
                 key_display="]", tooltip="A bigger brush"),
         Binding("e", "toggle_eraser", "erase", tooltip="Erase instead of paint; again paints"),
         Binding("c", "clear", "clear", tooltip="Clear the canvas"),
+        Binding("t", "toggle_ascii", "ascii", show=False,
+                tooltip="Draw in plain ASCII characters, or in half blocks again"),
         Binding("s", "save", "save",
                 tooltip="Save the digit the network sees, with the label you type, to your digits"),
         Binding("escape", "back", "back", key_display="esc", tooltip="Leave the drawing"),
     ]
+
+    ascii_art = reactive(False)
+    """The canvas and the network's input drawn with the character ramp (t)."""
 
     def __init__(self, title: str, fetch: SourceFetch, digits_folder: Path | None = None,
                  **kwargs) -> None:
@@ -103,12 +109,12 @@ class DrawScreen(SourceView, MnistScreen):
         yield Static("", id="status")
         with Horizontal(id="main"):
             with Container(id="canvas-box"):
-                yield DigitCanvas()
+                yield DigitCanvas().data_bind(DrawScreen.ascii_art)
             with Vertical(id="side"):
                 yield Static("loading the network…", id="verdict")
                 yield ProbabilityBars(id="probs")
                 with Horizontal(id="seen-row"):
-                    yield DigitView(id="seen")
+                    yield DigitView(id="seen").data_bind(DrawScreen.ascii_art)
                     yield Static("what the network is given: the ink cropped, scaled into "
                                  "20×20 and centred by its mass, as in MNIST", id="seen-text")
 
@@ -201,11 +207,19 @@ class DrawScreen(SourceView, MnistScreen):
         tool = "eraser" if canvas.erasing else "brush"
         pen = "down" if self.pen_down else "up"
         self.query_one("#status", Static).update(
-            f"{tool} {canvas.brush} ([ ]) · pen {pen} (p) · cursor {row},{col} (arrows)"
+            f"{tool} {canvas.brush} ([ ]) · pen {pen} (p) · cursor {row},{col} (arrows) · t ascii"
         )
         self.set_class(canvas.erasing, "-erasing")
 
     # --- keys --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_ascii" and not app_has_color(self):
+            return None  # without colour the drawing is ASCII already
+        return True
+
+    def action_toggle_ascii(self) -> None:
+        self.ascii_art = not self.ascii_art
 
     def action_move(self, rows: int, cols: int) -> None:
         self.canvas.move_cursor(rows, cols, paint=self.pen_down)

@@ -287,7 +287,7 @@ class InspectorScreen(EpochReplay, SourceView, NetworkViews, MnistScreen):
                 yield Static("", id="verdict")
                 yield ProbabilityBars(id="probs")
                 with Horizontal(id="why"):
-                    yield WeightImage(id="why-map")
+                    yield WeightImage(id="why-map").data_bind(InspectorScreen.ascii_art)
                     yield Static("", id="why-units")
         yield DigitGrid(id="grid").data_bind(InspectorScreen.ascii_art)
 

@@ -28,6 +28,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
+from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -84,10 +85,15 @@ class WeightsScreen(EpochReplay, SourceView, MnistScreen):
                 tooltip="The next layer: the first as images, deeper ones as heat strips"),
         Binding("s", "toggle_scale", "scale",
                 tooltip="Scale each unit by its own largest weight, or all by the layer's"),
+        Binding("t", "toggle_ascii", "ascii", show=False,
+                tooltip="Draw the maps in plain ASCII characters, or in half blocks again"),
         *REPLAY_BINDINGS,
         Binding("r", "refresh_weights", "now",
                 tooltip="The weights as they are now (fetched again: a live run's move on)"),
     ]
+
+    ascii_art = reactive(False, init=False)
+    """The maps drawn with the character ramp (t)."""
 
     def __init__(self, title: str, fetch: SourceFetch, **kwargs) -> None:
         """`fetch` brings the network (EngineError explains why it cannot). `records`: the
@@ -112,16 +118,31 @@ class WeightsScreen(EpochReplay, SourceView, MnistScreen):
 
     def on_mount(self) -> None:
         self.show_text("#heading", f"Weights · {self.title_text}")
-        legend = "blue −, orange +, dark 0" if app_has_color(self) else (
-            f"− {NEGATIVE_RAMP} + {POSITIVE_RAMP}")
-        keys = "←→ page · L layer · s scale · [ ] epoch · r now"
-        self.show_text("#keys", f"{keys} · {legend}")
+        self.show_keys()
         self.start_replay()
         # A run in training: now's weights are fetched again each second (never more often).
         self.set_interval(SCAN_INTERVAL, self.follow_training)
 
     def on_resize(self) -> None:
         self.show_page()
+
+    def show_keys(self) -> None:
+        colour = app_has_color(self) and not self.ascii_art
+        legend = "blue −, orange +" if colour else f"− {NEGATIVE_RAMP} + {POSITIVE_RAMP}"
+        self.show_text("#keys", f"←→ page · L layer · s scale · t ascii · [ ] epoch · r now · {legend}")
+
+    def watch_ascii_art(self) -> None:
+        for widget in self.query(WeightImage):
+            widget.ascii_art = self.ascii_art
+        self.show_keys()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_ascii" and not app_has_color(self):
+            return None  # without colour the maps are ASCII already
+        return True
+
+    def action_toggle_ascii(self) -> None:
+        self.ascii_art = not self.ascii_art
 
     # --- now: the network as it is ----------------------------------------------------------
 
@@ -253,6 +274,8 @@ class WeightsScreen(EpochReplay, SourceView, MnistScreen):
         if len(widgets) != len(units) or any(widget.beside != beside for widget in widgets):
             box.remove_children()
             widgets = [WeightImage(beside) for _ in units]
+            for widget in widgets:
+                widget.ascii_art = self.ascii_art
             box.mount_all(widgets)
         for widget, unit in zip(widgets, units):
             if self.as_images:

@@ -23,6 +23,7 @@ from rich.style import Style
 from textual import events
 from textual.geometry import Region
 from textual.message import Message
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -62,6 +63,9 @@ class DigitCanvas(Widget):
         height: auto;
     }
     """
+
+    ascii_art: reactive[bool] = reactive(False)
+    """Drawn with the character ramp, as without colour."""
 
     @dataclass
     class Drawn(Message):
@@ -233,7 +237,7 @@ class DigitCanvas(Widget):
         top, bottom = 2 * y // scale, (2 * y + 1) // scale
         if bottom >= SIDE:
             return Strip.blank(self.size.width)
-        color = app_has_color(self)
+        color = app_has_color(self) and not self.ascii_art
         key = (
             self._levels[top].tobytes(), self._levels[bottom].tobytes(),
             self._footprint[top].tobytes(), self._footprint[bottom].tobytes(),

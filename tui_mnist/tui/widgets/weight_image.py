@@ -25,6 +25,7 @@ import numpy as np
 from rich.color import Color
 from rich.segment import Segment
 from rich.style import Style
+from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -82,6 +83,9 @@ def _cell_style(top: int, bottom: int, palette: tuple[RGB, RGB, RGB]) -> Style:
 
 class WeightImage(Widget):
     """Shows one map of weights with its caption, or nothing until `show` is called."""
+
+    ascii_art: reactive[bool] = reactive(False)
+    """Drawn with the character ramp, as without colour."""
 
     COMPONENT_CLASSES = {
         "weight-image--negative",
@@ -156,7 +160,7 @@ class WeightImage(Widget):
                 rgb("weight-image--positive"))
 
     def render_line(self, y: int) -> Strip:
-        color = app_has_color(self)
+        color = app_has_color(self) and not self.ascii_art
         key = (color, self._palette() if color else None, self.size.width)
         if self._strips is None or self._strips[0] != key:
             self._strips = (key, self._lines(color, key[1]))
