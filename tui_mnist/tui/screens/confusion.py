@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from rich.style import Style
@@ -30,10 +29,9 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.confusion import confusion_of, most_confused, precision_recall
-from tui_mnist.engine.epoch_record import EpochRecord, load_record
-from tui_mnist.runs.store import RunFolder
+from tui_mnist.engine.epoch_record import EpochRecord
 from tui_mnist.tui.screens.base import MnistScreen
-from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, EpochReplay
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, RecordReplay
 from tui_mnist.tui.screens.inspector import Filters, InspectorScreen, InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
@@ -191,7 +189,7 @@ class ConfusionGrid(Static):
 
 # --- the screen ----------------------------------------------------------------------------
 
-class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
+class ConfusionScreen(RecordReplay, SourceView, MnistScreen):
     CSS_PATH = "confusion.tcss"
     TITLE = "Confusion"
     STARTS_AT_NOW = False  # a run's newest epoch, following it; "now" is after the last
@@ -265,15 +263,6 @@ class ConfusionScreen(EpochReplay, SourceView, MnistScreen):
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
 
     # --- past epochs: the records' validation counts ----------------------------------------
-
-    def kept_epochs(self, folder: RunFolder) -> list[int]:
-        return folder.record_epochs()
-
-    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
-        return folder.record_file(epoch)
-
-    def read_file(self, path: Path) -> EpochRecord:
-        return load_record(path)
 
     def show_epoch(self, epoch: int, read: EpochRecord) -> None:
         self.query_one("#matrix").loading = False

@@ -18,6 +18,7 @@ from textual import work
 from textual.binding import Binding
 from textual.timer import Timer
 
+from tui_mnist.engine.epoch_record import EpochRecord, load_record
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.runs.ledger import LIVE_STATES, derived_state
 from tui_mnist.runs.store import RunFolder
@@ -179,3 +180,18 @@ class EpochReplay:
         if self.epoch_shown is None:
             return f"now · {self.epochs_done} epoch{'s' * (self.epochs_done != 1)} done"
         return f"epoch {self.epoch_shown} of {self.epochs_done}"
+
+
+class RecordReplay(EpochReplay):
+    """EpochReplay through the run's per-epoch records (engine.epoch_record): the confusion,
+    weights and health views."""
+
+    def kept_epochs(self, folder: RunFolder) -> list[int]:
+        return folder.record_epochs()
+
+    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
+        return folder.record_file(epoch)
+
+    def read_file(self, path: Path) -> EpochRecord:
+        return load_record(path)
+

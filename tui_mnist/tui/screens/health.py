@@ -19,7 +19,6 @@ import asyncio
 import math
 import time
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import numpy as np
 from textual import work
@@ -30,7 +29,7 @@ from textual.markup import escape
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui_mnist.engine.epoch_record import PROBE_IMAGES, load_record
+from tui_mnist.engine.epoch_record import PROBE_IMAGES, EpochRecord, load_record
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.health import (
     DEAD_WARNING,
@@ -44,7 +43,7 @@ from tui_mnist.engine.health import (
 )
 from tui_mnist.runs.store import RunFolder
 from tui_mnist.tui.screens.base import MnistScreen
-from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, EpochReplay
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, RecordReplay
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.chart import Axes, Chart, Series, redraw_pause
@@ -180,7 +179,7 @@ def measure(source: InspectSource) -> list[LayerHealth]:
     return layer_health(network, probe)
 
 
-class HealthScreen(EpochReplay, SourceView, MnistScreen):
+class HealthScreen(RecordReplay, SourceView, MnistScreen):
     CSS_PATH = "health.tcss"
     TITLE = "Health"
     HAS_NOW = False  # the figures come from the records: positions are epochs only
@@ -227,18 +226,8 @@ class HealthScreen(EpochReplay, SourceView, MnistScreen):
 
     # --- EpochReplay ------------------------------------------------------------------------
 
-    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
-        return folder.record_file(epoch)
-
-    def kept_epochs(self, folder: RunFolder) -> list[int]:
-        return folder.record_epochs()
-
-    def read_file(self, path: Path) -> EpochHealth:
-        return load_record(path).health()
-
-    def show_epoch(self, epoch: int, read: object) -> None:
-        assert isinstance(read, EpochHealth)
-        self.history[epoch] = read
+    def show_epoch(self, epoch: int, read: EpochRecord) -> None:
+        self.history[epoch] = read.health()
         self.unreadable_epochs.pop(epoch, None)
         self.show_shown()
         self.sync_history()

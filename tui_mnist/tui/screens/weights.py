@@ -21,7 +21,6 @@ terminal row per line of inputs, lines as long as the window allows and evenly f
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from textual import work
@@ -32,11 +31,10 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from tui_mnist.engine.epoch_record import EpochRecord, load_record
+from tui_mnist.engine.epoch_record import EpochRecord
 from tui_mnist.engine.weights import Scale, first_layer_images, layer_strips, weight_scale
-from tui_mnist.runs.store import RunFolder
 from tui_mnist.tui.screens.base import MnistScreen
-from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, SCAN_INTERVAL, EpochReplay
+from tui_mnist.tui.screens.epoch_replay import REPLAY_BINDINGS, SCAN_INTERVAL, RecordReplay
 from tui_mnist.tui.screens.inspector import InspectSource
 from tui_mnist.tui.screens.source_view import SourceFetch, SourceView
 from tui_mnist.tui.widgets.digit import app_has_color
@@ -73,7 +71,7 @@ def fold(strip: np.ndarray, width: int) -> np.ndarray:
     return np.repeat(padded.reshape(lines, width), 2, axis=0)
 
 
-class WeightsScreen(EpochReplay, SourceView, MnistScreen):
+class WeightsScreen(RecordReplay, SourceView, MnistScreen):
     CSS_PATH = "weights.tcss"
     TITLE = "Weights"
     BINDINGS = [
@@ -172,15 +170,6 @@ class WeightsScreen(EpochReplay, SourceView, MnistScreen):
             self.app.post_message(Worker.StateChanged(event.worker, event.state))
 
     # --- past epochs: the records' first layer ----------------------------------------------
-
-    def kept_epochs(self, folder: RunFolder) -> list[int]:
-        return folder.record_epochs()
-
-    def epoch_file(self, folder: RunFolder, epoch: int) -> Path:
-        return folder.record_file(epoch)
-
-    def read_file(self, path: Path) -> EpochRecord:
-        return load_record(path)
 
     def show_epoch(self, epoch: int, read: EpochRecord) -> None:
         if read.first_weights is None:

@@ -9,6 +9,11 @@ and cached per row, keyed by what that row shows. Every change posts `DigitCanva
 
 Keys belong to the screen: the canvas takes no focus and offers methods (`move_cursor`,
 `stamp`, `clear`, ...) instead.
+
+Why not textual-canvas (1.1, weighed for this): it runs on Textual 8, but it draws half blocks at
+one fixed size, with no scale, no mouse, keys or cursor, no character ramp for NO_COLOR, and no
+numpy input or output; a subclass adding those came to about as many lines as this widget,
+which draws the array itself through the Line API.
 """
 
 from __future__ import annotations
