@@ -341,3 +341,25 @@ async def test_a_thick_vertical_stroke_reads_as_a_one(trained, folder):
         assert screen.canvas.brush == 3
         assert screen.guess == 1, f"read as {screen.guess}: {np.round(screen.probs, 3)}"
         assert screen.probs[1] > 0.5
+
+
+def test_shrunk_off_centre_digits_are_still_read_after_preprocessing(trained):
+    """MNIST test digits the trained network reads right, shrunk to half size and moved into
+    the top right corner, as a careless drawing would be: after `mnist_like` it still reads
+    each one right (unprocessed, the corner copies fool it)."""
+    net, normalizer = trained.network, trained.normalizer
+    images, labels = trained.images, trained.labels
+    right = np.flatnonzero(predict_proba(net, images, normalizer).argmax(axis=1) == labels)
+    assert len(right) >= 8  # of the source's 10 test images
+    moved, restored = [], []
+    for index in right:
+        digit = images[index].reshape(28, 28).astype(float)
+        small = (digit[0::2, 0::2] + digit[1::2, 0::2] + digit[0::2, 1::2] + digit[1::2, 1::2]) / 4
+        drawing = np.zeros((28, 28), np.uint8)
+        drawing[1:15, 13:27] = np.rint(small)
+        moved.append(drawing.reshape(-1))
+        restored.append(mnist_like(drawing).reshape(-1))
+    read = predict_proba(net, np.array(restored), normalizer).argmax(axis=1)
+    np.testing.assert_array_equal(read, labels[right])
+    fooled = predict_proba(net, np.array(moved), normalizer).argmax(axis=1)
+    assert (fooled != labels[right]).mean() > 0.5
