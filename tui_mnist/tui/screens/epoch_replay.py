@@ -16,7 +16,6 @@ from pathlib import Path
 
 from textual import work
 from textual.binding import Binding
-from textual.timer import Timer
 
 from tui_mnist.engine.epoch_record import EpochRecord, load_record
 from tui_mnist.engine.errors import EngineError
@@ -32,9 +31,11 @@ REPLAY_BINDINGS = [
             tooltip="The epoch after (past the last: the network as it is now)"),
 ]
 
+
 class EpochReplay:
-    """Mixin for a Screen. Subclasses set HAS_NOW and implement `epoch_file`, `read_file`,
-    `show_now`, `show_epoch` and `show_unkept`."""
+    """Mixin for a Screen. Subclasses set the class flags below and implement `kept_epochs`,
+    `epoch_file`, `read_file`, `show_now`, `show_epoch` and `show_unkept` (RecordReplay
+    implements the first three for a run's records)."""
 
     HAS_NOW = True  # "now" is a position, after the last epoch
     STARTS_AT_NOW = True  # else at the newest epoch, following the run
@@ -46,7 +47,6 @@ class EpochReplay:
         self.epochs_done = 0  # the run's completed epochs, as its folder says
         self.kept: list[int] = []  # epochs whose file is there
         self.epoch_shown: int | None = None  # None: now (or, without HAS_NOW, nothing yet)
-        self.scanner: Timer | None = None
         self.scanned_once = False
         self.run_state = ""  # the run's, as the last scan saw it (runs.ledger.derived_state)
         self.waiting = False  # for the run's first epoch, to show it
@@ -81,7 +81,7 @@ class EpochReplay:
             self.show_now()
             return
         self.scan()
-        self.scanner = self.set_interval(SCAN_INTERVAL, self.scan)
+        self.set_interval(SCAN_INTERVAL, self.scan)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="replay-scan")
     def scan(self) -> None:
@@ -174,7 +174,7 @@ class EpochReplay:
             self.show_unkept(epoch, "cannot be read")
 
     def position_text(self) -> str:
-        """Where the view is: "epoch 3 of 10", "now (10 epochs)", or "" without a folder."""
+        """Where the view is: "epoch 3 of 10", "now · 10 epochs done", or "" without a folder."""
         if self.records is None:
             return ""
         if self.epoch_shown is None:
