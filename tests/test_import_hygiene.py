@@ -1,5 +1,5 @@
-"""Imports at run time: each layer loads nothing above it (tui → session → runs → live → engine,
-cli on top), the layers under the app load no UI package, and the CLI's parser loads no numpy.
+"""Imports at run time: each layer loads nothing above it (tui → session → sweeps → runs → live →
+engine, cli on top), the layers under the app load no UI package, and the CLI's parser loads no numpy.
 import-linter checks the static graph (tests/test_lint.py); this checks what really loads,
 deferred imports included, in a fresh interpreter, since this test process may already hold
 textual and every layer from other tests."""
@@ -12,11 +12,11 @@ import sys
 
 import pytest
 
-LAYERS = ("engine", "live", "runs", "session", "tui", "cli")  # bottom to top
+LAYERS = ("engine", "live", "runs", "sweeps", "session", "tui", "cli")  # bottom to top
 UI_PACKAGES = ("textual", "plotext", "rich")
 # The trainer process (runs/) and the session layer work without a terminal: a UI package
 # loaded there costs every headless run its import time.
-HEADLESS = ("engine", "live", "runs", "session")
+HEADLESS = ("engine", "live", "runs", "sweeps", "session")
 
 PROBE = """
 import importlib, json, pkgutil, sys

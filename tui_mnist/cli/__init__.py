@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "train":
         return train_command(parser, args)
+    if args.command == "sweep":
+        from tui_mnist.cli.sweep import sweep_command
+
+        return sweep_command(parser, args)
     if args.command == "eval":
         return run_guarded(lambda: eval_command(args.model, args.data_dir, args.json))
     if args.command == "runs":

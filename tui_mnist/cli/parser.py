@@ -89,6 +89,47 @@ def _add_train_parser(commands) -> None:
     add("--run-id", help=argparse.SUPPRESS)  # internal: train an existing run folder (detached trainers)
 
 
+def _add_sweep_parser(commands) -> None:
+    from tui_mnist.engine.presets import PRESETS
+    from tui_mnist.sweeps.folder import METRICS, PRUNERS, SAMPLERS
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="search settings with Optuna, trials trained on Dask",
+        description="Search settings: each training flag takes one value, choices (a|b|c; for "
+        "all but --hidden also a,b,c) or a range (a..b, a..b:log). Each trial is a normal run. "
+        "Flags given after --preset override the preset's values.",
+    )
+    add = sweep.add_argument
+    add("--preset", choices=PRESETS, help=f"start from a named preset ({', '.join(PRESETS)})")
+    for setting in SETTINGS:  # raw text: sweeps.space reads the search syntax
+        add(setting.flag, metavar="VALUES", help=setting.help.replace("%", "%%"))
+    add("--space", type=Path, metavar="TOML", help="the search space as a TOML file (flags win)")
+    add("--trials", type=_whole_from(1), default=20, help="trials to run (default 20)")
+    add("--budget", type=_argument(_positive_seconds), metavar="SECONDS",
+        help="wall time for the whole sweep; running trials stop when it is spent")
+    add("--metric", choices=METRICS, default="val_acc", help="what is maximised (on validation)")
+    add("--sampler", choices=SAMPLERS, default="tpe", help="how settings are chosen (default tpe)")
+    add("--pruner", choices=PRUNERS, default="halving",
+        help="how trials are stopped early on their per-epoch validation accuracy (default halving)")
+    add("--workers", type=_whole_from(1), help="local worker processes (default: one per core)")
+    add("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (tcp://host:8786) instead")
+    add("--keep-checkpoints", type=_whole_from(0), default=2, metavar="K",
+        help="checkpoints each trial keeps (default 2)")
+    add("--detach", action="store_true", help="run in the background; print the sweep's id")
+    add("--resume", metavar="SWEEP", help='continue a stopped or killed sweep: id, any unique part, or "last"')
+    _add_runs_dir(sweep)
+
+
+def _positive_seconds(text: str) -> float:
+    from tui_mnist.engine.settings import number
+
+    value = number(text)
+    if not value > 0:
+        raise ConfigError(f"{text} seconds: a budget must be more than 0")
+    return value
+
+
 def _add_runs_dir(parser) -> None:
     parser.add_argument(
         "--runs-dir", help="where runs are kept (default: $TUI_MNIST_RUNS, then the user data directory)"
@@ -138,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("model", type=Path)
     inspect.add_argument("--data-dir", help=TEST_FILES_HELP)
     _add_runs_parsers(commands)
+    _add_sweep_parser(commands)
     return parser
 
 

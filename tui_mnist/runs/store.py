@@ -23,11 +23,14 @@ import shutil
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui_mnist.engine.config import TrainConfig
-from tui_mnist.engine.epoch_record import EpochRecord, save_record
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
+
+if TYPE_CHECKING:
+    from tui_mnist.engine.epoch_record import EpochRecord
 
 RUNS_ENV = "TUI_MNIST_RUNS"
 RUN_FORMAT = "tui-mnist-run"
@@ -118,9 +121,11 @@ class RunFolder:
         parent: dict | None = None,
         command: str | None = None,
         keep_checkpoints: int = DEFAULT_KEEP_CHECKPOINTS,
+        sweep: dict | None = None,
     ) -> RunFolder:
         """A new, private folder with its config and a "starting" status. `parent` is
-        {"run": id, "epoch": k} for a run continued from another run's checkpoint."""
+        {"run": id, "epoch": k} for a run continued from another run's checkpoint; `sweep`
+        {"id": sweep id, "trial": number} for a trial of a sweep."""
         while True:
             path = Path(runs_dir) / new_run_id()
             try:
@@ -142,6 +147,7 @@ class RunFolder:
                 "command": command or config.command_line(),
                 "parent": parent,
                 "keep_checkpoints": keep_checkpoints,
+                **({"sweep": sweep} if sweep else {}),
             },
         )
         folder.write_status({"state": "starting", "pid": None})
@@ -256,6 +262,8 @@ class RunFolder:
         return _epochs_in(self.records_dir)
 
     def save_record(self, record: EpochRecord) -> None:
+        from tui_mnist.engine.epoch_record import save_record  # numpy: only where records are
+
         self.records_dir.mkdir(mode=PRIVATE, exist_ok=True)
         save_record(self.record_file(record.epoch), record)
 

@@ -1,0 +1,148 @@
+"""`tui-mnist sweep`: a hyper-parameter search, its trials trained on Dask, one line per trial,
+then the best trials and the best one's test accuracy.
+
+What to search comes from the settings' flags in the search syntax (sweeps.space) and/or a
+TOML file (--space); everything else is a normal `train` setting or preset. A bad space or flag
+is refused before anything starts, with exit code 2 and a message naming it. `--detach` starts
+the sweep in the background (it prints its id); a sweep in the foreground whose terminal closes
+goes on, its lines kept in its folder's sweep.log; `--resume SWEEP` continues a stopped or
+killed one. The first ctrl+c (or SIGTERM) stops the running trials at their next batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say
+
+
+def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from tui_mnist.engine.errors import ConfigError, EngineError
+    from tui_mnist.runs.store import resolve_runs_dir
+    from tui_mnist.sweeps.folder import SweepFolder, find_sweep
+
+    try:
+        runs_dir = resolve_runs_dir(args.runs_dir)
+        if args.resume:
+            if searched_texts(args) or args.space or args.preset:
+                parser.error("--resume continues a sweep as it was asked: it takes no settings")
+            folder = find_sweep(runs_dir, args.resume)
+            spec = folder.read_spec()
+        else:
+            make_spec = new_spec(args, runs_dir)
+            folder, spec = SweepFolder.create(runs_dir, make_spec)
+    except ConfigError as error:
+        parser.error(str(error))
+    except EngineError as error:
+        print(f"tui-mnist: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.detach:
+        return detach(folder, runs_dir, args)
+    return run_guarded(lambda: run_sweep(folder, spec, args))
+
+
+def searched_texts(args: argparse.Namespace) -> dict[str, str]:
+    from tui_mnist.engine.settings import SETTINGS
+
+    return {s.name: getattr(args, s.name) for s in SETTINGS if getattr(args, s.name, None) is not None}
+
+
+def new_spec(args: argparse.Namespace, runs_dir: Path):
+    """A function of the sweep's id giving its spec, once the space checks out (ConfigError
+    says what is wrong, before any folder exists)."""
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.engine.errors import ConfigError
+    from tui_mnist.engine.presets import PRESETS
+    from tui_mnist.sweeps.folder import SweepSpec
+    from tui_mnist.sweeps.space import space_from_flags, space_from_toml
+
+    space = space_from_flags(searched_texts(args))
+    if args.space:
+        space = space_from_toml(args.space).merged(space)
+    if not space.params:
+        raise ConfigError("nothing to search: give a range (--lr 0.01..0.3:log) or choices "
+                          "(--hidden 128|256) for at least one setting, or a --space file")
+    # The setting flags hold the search syntax here: the base is the preset (or the defaults)
+    # with the settings given one value.
+    base = space.config_for(PRESETS[args.preset][1] if args.preset else TrainConfig(), {})
+    space.check(base)
+    if base.val == 0 and "val" not in {p.name for p in space.params}:
+        raise ConfigError("--metric val_acc needs a validation set: --val must be more than 0")
+    if args.sampler == "grid":
+        space.grid()  # refuses ranges
+    return lambda sweep_id: SweepSpec(
+        id=sweep_id, space=space, base=base, trials=args.trials, runs_dir=str(runs_dir),
+        budget=args.budget, metric=args.metric, sampler=args.sampler, pruner=args.pruner,
+        seed=base.seed, keep_checkpoints=args.keep_checkpoints,
+    )
+
+
+def detach(folder, runs_dir: Path, args: argparse.Namespace) -> int:
+    """Go on in the background, in a session of its own; print the sweep's id."""
+    command = [sys.executable, "-m", "tui_mnist", "sweep", "--resume", folder.id, "--runs-dir", str(runs_dir)]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    if args.scheduler:
+        command += ["--scheduler", args.scheduler]
+    subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    print(folder.id)
+    return 0
+
+
+def run_sweep(folder, spec, args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from tui_mnist.runs.ledger import this_host
+    from tui_mnist.sweeps.runner import SweepRun, best_table, dask_client
+
+    def tell(line: str) -> None:
+        folder.log(line)
+        say(line)
+
+    where = f"scheduler {args.scheduler}" if args.scheduler else "a local cluster"
+    tell(f"sweep {spec.id}: {spec.trials} trials on {where}; folder {folder.path}")
+    for param in spec.space.params:
+        tell(f"  searching {param.describe()}")
+    folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(),
+                        "started": time.time(), **_kept(folder)})
+    previous = signal.signal(signal.SIGHUP, drop_output)  # the terminal gone: the log goes on
+    stop_signal = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with dask_client(args.workers, args.scheduler) as client:
+            if args.scheduler:
+                tell(f"the sweep's journal is written by the scheduler's process, on its host: {folder.journal_file}")
+            outcome = SweepRun(spec, folder, client, tell).run()
+    except KeyboardInterrupt:
+        folder.write_state({"state": "stopped", **_kept(folder)})
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+        signal.signal(signal.SIGTERM, stop_signal)
+    if outcome.best is not None:
+        for line in best_table(outcome.trials):
+            tell(line)
+        test = "not measured" if outcome.test_acc is None else f"{100 * outcome.test_acc:.2f}%"
+        tell(f"best: trial {outcome.best.number}, val {100 * outcome.best.value:.2f}%, test {test} "
+             f"(run {outcome.best.user_attrs.get('run')})")
+    else:
+        tell("no trial finished")
+    state = "stopped" if outcome.stopped else "finished"
+    folder.write_state({"state": state, "ended": outcome.ended, **_kept(folder)})
+    tell(f"{state}: {outcome.ended} of {spec.trials} trials ended")
+    return EXIT_INTERRUPTED if outcome.stopped and outcome.ended < spec.trials else 0
+
+
+def _kept(folder) -> dict:
+    """The state fields a new state.json keeps from the old one."""
+    state = folder.read_state()
+    return {"requeued": state.get("requeued", [])}
+
+
+def _interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt

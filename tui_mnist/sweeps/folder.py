@@ -1,0 +1,137 @@
+"""A sweep and its folder: what was asked (`SweepSpec`, sweep.json), the Optuna journal that
+holds every trial (journal.log, the storage), its state (state.json) and the lines it printed
+(sweep.log). Sweep folders live in `<runs dir>/sweeps/`, beside the trials' run folders.
+
+Stdlib and engine only: the CLI reads and writes these before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_mnist.engine.config import TrainConfig
+from tui_mnist.runs import RunError
+from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_json, write_json
+from tui_mnist.sweeps.space import Space
+
+SWEEP_FORMAT = "tui-mnist-sweep"
+SWEEP_VERSION = 1
+SWEEP_ID = re.compile(r"sweep-\d{8}-\d{6}-[0-9a-f]{4}")
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("halving", "median", "none")
+METRICS = ("val_acc",)  # maximised, on validation: the test set is looked at once, at the end
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """Everything a trial needs to know, on whatever machine runs it (pickled to the workers)."""
+
+    id: str
+    space: Space
+    base: TrainConfig  # what is not searched: the train flags or preset given
+    trials: int
+    runs_dir: str  # where the trials' run folders go (the workers' own, on a cluster)
+    budget: float | None = None  # seconds of wall time for the whole sweep
+    metric: str = "val_acc"
+    sampler: str = "tpe"
+    pruner: str = "halving"
+    seed: int = 0
+    keep_checkpoints: int = 2
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "format": SWEEP_FORMAT, "version": SWEEP_VERSION, "id": self.id,
+            "space": self.space.to_json(), "base": self.base.to_dict(), "trials": self.trials,
+            "runs_dir": self.runs_dir, "budget": self.budget, "metric": self.metric,
+            "sampler": self.sampler, "pruner": self.pruner, "seed": self.seed,
+            "keep_checkpoints": self.keep_checkpoints,
+        }
+
+    @classmethod
+    def from_json(cls, document: dict, path: Path) -> SweepSpec:
+        """Raises RunError naming `path` for a document this class did not write."""
+        if not isinstance(document, dict) or document.get("format") != SWEEP_FORMAT:
+            raise RunError(f"{path}: not a tui-mnist sweep")
+        if document.get("version") != SWEEP_VERSION:
+            raise RunError(f"{path}: sweep version {document.get('version')} is not supported")
+        try:
+            return cls(
+                id=document["id"], space=Space.from_json(document["space"]),
+                base=TrainConfig.from_dict(document["base"]), trials=int(document["trials"]),
+                runs_dir=str(document["runs_dir"]), budget=document["budget"],
+                metric=document["metric"], sampler=document["sampler"], pruner=document["pruner"],
+                seed=int(document["seed"]), keep_checkpoints=int(document["keep_checkpoints"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise RunError(f"{path}: damaged sweep settings ({error})") from None
+
+
+class SweepFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    spec_file = property(lambda self: self.path / "sweep.json")
+    journal_file = property(lambda self: self.path / "journal.log")  # Optuna's storage
+    state_file = property(lambda self: self.path / "state.json")
+    log_file = property(lambda self: self.path / "sweep.log")
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def create(cls, runs_dir: Path, make_spec) -> tuple[SweepFolder, SweepSpec]:
+        """A new private folder under `runs_dir`/sweeps for the spec `make_spec(id)` returns."""
+        parent = sweeps_dir(runs_dir)
+        while True:
+            sweep_id = "sweep-" + new_run_id()
+            try:
+                (parent / sweep_id).mkdir(mode=PRIVATE)
+                break
+            except FileExistsError:
+                continue
+        folder = cls(parent / sweep_id)
+        spec = make_spec(sweep_id)
+        write_json(folder.spec_file, {**spec.to_json(), "created": now_iso()})
+        folder.write_state({"state": "starting"})
+        return folder, spec
+
+    def read_spec(self) -> SweepSpec:
+        document = read_json(self.spec_file)
+        if document is None:
+            raise RunError(f"{self.spec_file}: missing or unreadable")
+        return SweepSpec.from_json(document, self.spec_file)
+
+    def read_state(self) -> dict:
+        return read_json(self.state_file) or {}
+
+    def write_state(self, state: dict) -> None:
+        write_json(self.state_file, {**state, "updated": now_iso()})
+
+    def log(self, line: str) -> None:
+        """Keep a printed line: a sweep whose terminal has gone still tells what it did."""
+        with self.log_file.open("a", encoding="utf-8") as stream:
+            stream.write(line + "\n")
+
+
+def sweeps_dir(runs_dir: Path) -> Path:
+    path = Path(runs_dir) / "sweeps"
+    path.mkdir(mode=PRIVATE, exist_ok=True)
+    return path
+
+
+def find_sweep(runs_dir: Path, reference: str) -> SweepFolder:
+    """A sweep by its id, any unique part of one, or "last"; RunError says why not."""
+    folders = sorted(p for p in sweeps_dir(runs_dir).iterdir() if SWEEP_ID.fullmatch(p.name))
+    if reference == "last":
+        matches = folders[-1:]
+    else:
+        matches = [p for p in folders if reference in p.name]
+    if not matches:
+        raise RunError(f"no sweep matches {reference!r} in {sweeps_dir(runs_dir)}")
+    if len(matches) > 1:
+        raise RunError(f"{reference!r} matches {len(matches)} sweeps: give more of the id")
+    return SweepFolder(matches[0])

@@ -1,0 +1,208 @@
+"""Running a sweep: its trials as Dask tasks, a few at a time, until the sweep has its number
+of ended trials, its budget is spent, or it is stopped; then the best trial's test accuracy.
+
+The cluster is a `LocalCluster` of one single-threaded worker process per core by default,
+bound to loopback, dashboard included (Dask has no authentication and its scheduler unpickles
+what it receives); `--scheduler` sends the trials to an existing cluster instead. The runner
+keeps at most one trial per worker thread in flight, so that each new trial is sampled knowing
+the ones before it, and a budget or a stop takes effect at once.
+
+Ended trials count toward the sweep (COMPLETE, PRUNED, FAIL); an interrupted one (the sweep
+was stopped under it, or its sweep process died) does not: a resumed sweep queues its settings
+again (Optuna's enqueue_trial). A trial that stays RUNNING without a sign of life for
+trial.LOST_AFTER seconds lost its worker (Dask reruns the task as a new trial; the old one
+would stay RUNNING for ever): it is marked failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import distributed
+from optuna.trial import FrozenTrial, TrialState
+from optuna_integration import DaskStorage
+
+from tui_mnist.runs import RunError
+from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
+from tui_mnist.sweeps.study import QuietWorkers, journal_storage, open_study
+from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_accuracy
+
+CONNECT_TIMEOUT = 10.0  # seconds: a scheduler that cannot be reached says so within this
+POLL = 0.5  # seconds between looks at the trials in flight
+BEST_SHOWN = 5
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None, scheduler: str | None) -> Iterator[distributed.Client]:
+    """A client of the scheduler at `scheduler`, or of a local cluster of `workers` processes
+    (default: one per usable core), each with one thread (and one BLAS thread)."""
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise RunError(f"scheduler {scheduler}: cannot connect ({error})") from None
+        with contextlib.closing(client):
+            yield client
+        return
+    cluster = distributed.LocalCluster(
+        n_workers=workers or usable_cores(), threads_per_worker=1, processes=True,
+        host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+    )
+    with contextlib.closing(cluster), contextlib.closing(distributed.Client(cluster)) as client:
+        yield client
+
+
+def counts(trial: FrozenTrial) -> bool:
+    """Whether the trial counts toward the sweep's number: it ended, and not interrupted."""
+    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+
+
+def settings_text(trial: FrozenTrial) -> str:
+    return "  ".join(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}"
+                     for name, value in trial.params.items())
+
+
+def trial_line(trial: FrozenTrial) -> str:
+    """One line per ended trial: number, settings, best validation accuracy, epochs, how it ended."""
+    settings = settings_text(trial)
+    epochs = len(trial.intermediate_values)
+    values = list(trial.intermediate_values.values())
+    best = f"best val {100 * max(values):.2f}%" if values else "no validation"
+    if trial.state == TrialState.COMPLETE:
+        how = "finished"
+    elif trial.state == TrialState.PRUNED:
+        how = "pruned"
+    elif trial.user_attrs.get("interrupted"):
+        how = "interrupted (queued again on resume)"
+    else:
+        # Every failure a trial sees is recorded with it; only a lost worker leaves none.
+        how = f"failed: {trial.user_attrs.get('error', 'its worker was lost')}"
+    return f"trial {trial.number:>3}  {settings}  {best}  {epochs} epoch{'s' * (epochs != 1)}  {how}"
+
+
+def best_table(trials: list[FrozenTrial]) -> list[str]:
+    finished = sorted((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: -t.value)
+    lines = [f"best {min(BEST_SHOWN, len(finished))} of {len(finished)} finished trials:"]
+    for rank, trial in enumerate(finished[:BEST_SHOWN], 1):
+        lines.append(f"  {rank}. trial {trial.number:>3}  val {100 * trial.value:.2f}%  "
+                     f"run {trial.user_attrs.get('run', '?')}  {settings_text(trial)}")
+    return lines
+
+
+@dataclass
+class Outcome:
+    trials: list[FrozenTrial]  # every trial in the sweep's storage
+    ended: int  # trials that count
+    stopped: bool  # by ctrl+c or the budget
+    best: FrozenTrial | None
+    test_acc: float | None  # the best trial's, measured by its run when it ended
+
+
+class SweepRun:
+    """One process's turn at a sweep (a new one, or a resumed one)."""
+
+    def __init__(self, spec: SweepSpec, folder: SweepFolder, client: distributed.Client,
+                 say: Callable[[str], None]):
+        self.spec, self.folder, self.client, self.say = spec, folder, client, say
+        client.register_plugin(QuietWorkers(), name="tui-mnist-quiet")
+        self.storage = DaskStorage(journal_storage(folder.journal_file), client=client)
+        self.study = open_study(spec, self.storage)
+        self.stop_event = distributed.Event(stop_event_name(spec.id), client=client)
+        self.stop_event.clear()  # a resumed sweep: the stop of its earlier turn is over
+        self.stopping = False
+        self.in_flight: dict[distributed.Future, int] = {}  # trial task: its index
+        # Each trial's sampler is seeded with its index: counted on from the trials so far.
+        self.next_index = len(self.study.get_trials(deepcopy=False))
+
+    def recover(self) -> None:
+        """Trials an earlier turn left RUNNING (its process died) are interrupted; every
+        interrupted trial not queued again yet is queued again."""
+        state = self.folder.read_state()
+        queued = set(state.get("requeued", []))
+        for trial in self.study.get_trials(deepcopy=False):
+            if trial.state == TrialState.RUNNING:
+                self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+                self.say(f"trial {trial.number:>3}  was running when the sweep stopped: queued again")
+                queued_now = trial
+            elif trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted"):
+                queued_now = trial
+            else:
+                continue
+            if trial.number not in queued:
+                self.study.enqueue_trial(queued_now.params, user_attrs={"again": trial.number})
+                queued.add(trial.number)
+        self.folder.write_state({**state, "requeued": sorted(queued)})
+
+    def ended(self) -> int:
+        return sum(counts(trial) for trial in self.study.get_trials(deepcopy=False))
+
+    def stop(self, why: str) -> None:
+        if not self.stopping:
+            self.stopping = True
+            self.stop_event.set()
+            self.say(f"stopping ({why}): running trials stop at their next batch")
+
+    def fill(self) -> None:
+        """Submit trials while a worker thread is free and more are wanted."""
+        slots = max(1, sum(self.client.nthreads().values()))
+        while (not self.stopping and len(self.in_flight) < slots
+               and self.ended() + len(self.in_flight) < self.spec.trials):
+            future = self.client.submit(run_trial, self.spec, self.next_index, self.storage,
+                                        self.stop_event, pure=False)
+            self.in_flight[future] = self.next_index
+            self.next_index += 1
+
+    def mark_lost(self) -> None:
+        now = time.time()
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            alive = trial.user_attrs.get("alive", trial.datetime_start.timestamp() if trial.datetime_start else now)
+            if now - alive > LOST_AFTER:
+                self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+                self.say(f"trial {trial.number:>3}  lost its worker (silent for {LOST_AFTER:.0f} s): failed")
+
+    def collect(self, timeout: float) -> None:
+        done, _ = distributed.wait(list(self.in_flight), timeout=timeout, return_when="FIRST_COMPLETED")
+        for future in done:
+            index = self.in_flight.pop(future)
+            try:
+                number = future.result()
+            except Exception as error:  # the task itself died (a worker lost, an unpicklable)
+                self.say(f"trial task {index} failed: {type(error).__name__}: {error}")
+                continue
+            self.say(trial_line(self.study.get_trials(deepcopy=False)[number]))
+
+    def run(self) -> Outcome:
+        self.recover()
+        started = time.monotonic()
+        budget = self.spec.budget
+        while True:
+            try:
+                if budget is not None and time.monotonic() - started > budget:
+                    self.stop(f"the budget of {budget:g} s is spent")
+                self.fill()
+                if not self.in_flight:
+                    break
+                with contextlib.suppress(distributed.TimeoutError, TimeoutError):
+                    self.collect(POLL)
+                self.mark_lost()
+            except KeyboardInterrupt:
+                if self.stopping:  # a second ctrl+c: at once
+                    raise
+                self.stop("ctrl+c")
+        trials = self.study.get_trials(deepcopy=False)
+        finished = [t for t in trials if t.state == TrialState.COMPLETE]
+        best = max(finished, key=lambda t: t.value) if finished else None
+        test_acc = None
+        if best is not None and "run" in best.user_attrs:
+            test_acc = self.client.submit(test_accuracy, self.spec.runs_dir, best.user_attrs["run"],
+                                          pure=False).result()
+        return Outcome(trials, self.ended(), self.stopping, best, test_acc)
