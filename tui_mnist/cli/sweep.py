@@ -15,6 +15,8 @@ import argparse
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say
@@ -111,19 +113,16 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
         tell(f"  searching {param.describe()}")
     folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(),
                         "started": time.time(), **_kept(folder)})
-    previous = signal.signal(signal.SIGHUP, drop_output)  # the terminal gone: the log goes on
-    stop_signal = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with dask_client(args.workers, args.scheduler) as client:
             if args.scheduler:
                 tell(f"the sweep's journal is written by the scheduler's process, on its host: {folder.journal_file}")
-            outcome = SweepRun(spec, folder, client, tell).run()
+            run = SweepRun(spec, folder, client, tell)
+            with stopped_by_signals(run):
+                outcome = run.run()
     except KeyboardInterrupt:
         folder.write_state({"state": "stopped", **_kept(folder)})
         return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGHUP, previous)
-        signal.signal(signal.SIGTERM, stop_signal)
     if outcome.best is not None:
         for line in best_table(outcome.trials):
             tell(line)
@@ -144,5 +143,21 @@ def _kept(folder) -> dict:
     return {"requeued": state.get("requeued", [])}
 
 
-def _interrupt(_signum, _frame) -> None:
-    raise KeyboardInterrupt
+@contextmanager
+def stopped_by_signals(run) -> Iterator[None]:
+    """The first ctrl+c or SIGTERM asks the sweep to stop (its loop acts on it: a signal
+    handler must not talk to Dask); a second one interrupts at once. SIGHUP (the terminal gone)
+    drops the output: the sweep goes on, its lines in sweep.log."""
+
+    def stop(signum, _frame) -> None:
+        if run.stop_requested:
+            raise KeyboardInterrupt
+        run.stop_requested = "ctrl+c" if signum == signal.SIGINT else signal.Signals(signum).name
+
+    handlers = {signal.SIGINT: stop, signal.SIGTERM: stop, signal.SIGHUP: drop_output}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -29,7 +29,7 @@ from optuna_integration import DaskStorage
 
 from tui_mnist.runs import RunError
 from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
-from tui_mnist.sweeps.study import QuietWorkers, journal_storage, open_study
+from tui_mnist.sweeps.study import TrialWorkers, journal_storage, open_study
 from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_accuracy
 
 CONNECT_TIMEOUT = 10.0  # seconds: a scheduler that cannot be reached says so within this
@@ -113,12 +113,13 @@ class SweepRun:
     def __init__(self, spec: SweepSpec, folder: SweepFolder, client: distributed.Client,
                  say: Callable[[str], None]):
         self.spec, self.folder, self.client, self.say = spec, folder, client, say
-        client.register_plugin(QuietWorkers(), name="tui-mnist-quiet")
+        client.register_plugin(TrialWorkers(), name="tui-mnist-trial-workers")
         self.storage = DaskStorage(journal_storage(folder.journal_file), client=client)
         self.study = open_study(spec, self.storage)
         self.stop_event = distributed.Event(stop_event_name(spec.id), client=client)
         self.stop_event.clear()  # a resumed sweep: the stop of its earlier turn is over
         self.stopping = False
+        self.stop_requested: str | None = None  # why, set by a signal handler: acted on in the loop
         self.in_flight: dict[distributed.Future, int] = {}  # trial task: its index
         # Each trial's sampler is seeded with its index: counted on from the trials so far.
         self.next_index = len(self.study.get_trials(deepcopy=False))
@@ -185,19 +186,16 @@ class SweepRun:
         started = time.monotonic()
         budget = self.spec.budget
         while True:
-            try:
-                if budget is not None and time.monotonic() - started > budget:
-                    self.stop(f"the budget of {budget:g} s is spent")
-                self.fill()
-                if not self.in_flight:
-                    break
-                with contextlib.suppress(distributed.TimeoutError, TimeoutError):
-                    self.collect(POLL)
-                self.mark_lost()
-            except KeyboardInterrupt:
-                if self.stopping:  # a second ctrl+c: at once
-                    raise
-                self.stop("ctrl+c")
+            if self.stop_requested:
+                self.stop(self.stop_requested)
+            if budget is not None and time.monotonic() - started > budget:
+                self.stop(f"the budget of {budget:g} s is spent")
+            self.fill()
+            if not self.in_flight:
+                break
+            with contextlib.suppress(distributed.TimeoutError, TimeoutError):
+                self.collect(POLL)
+            self.mark_lost()
         trials = self.study.get_trials(deepcopy=False)
         finished = [t for t in trials if t.state == TrialState.COMPLETE]
         best = max(finished, key=lambda t: t.value) if finished else None

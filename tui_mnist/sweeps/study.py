@@ -11,7 +11,9 @@ sampler pickled to every worker with one random state would hand out the same se
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import warnings
 from pathlib import Path
 
@@ -35,7 +37,7 @@ def quiet() -> None:
     """Optuna's info lines and DaskStorage's experimental warning (on every unpickle) would
     drown the sweep's own lines; every other warning stays. Called on import, and on every
     worker through QuietWorkers (a worker unpickles a task's storage before its function runs)."""
-    optuna.logging.set_verbosity(logging.WARNING)
+    optuna.logging.set_verbosity(logging.ERROR)  # a failed trial: our own line says why
     warnings.filterwarnings("ignore", message="DaskStorage is experimental",
                             category=optuna.exceptions.ExperimentalWarning)
 
@@ -43,11 +45,15 @@ def quiet() -> None:
 quiet()
 
 
-class QuietWorkers(WorkerPlugin):
-    """`quiet` on every worker of the cluster, those that join later included."""
+class TrialWorkers(WorkerPlugin):
+    """On every worker of the cluster, those that join later included: `quiet`, and deaf to
+    SIGINT. A local cluster's workers share the terminal's process group, so ctrl+c reaches
+    them too; the sweep stops their trials itself, at their next batch."""
 
     def setup(self, worker) -> None:
         quiet()
+        with contextlib.suppress(ValueError):  # not the worker's main thread: nothing to do
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def journal_storage(path: Path) -> JournalStorage:

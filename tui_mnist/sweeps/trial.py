@@ -20,7 +20,6 @@ import threading
 import time
 
 import optuna
-from optuna.trial import TrialState
 
 from tui_mnist.engine.errors import EngineError
 from tui_mnist.engine.progress import EpochProgress
@@ -64,11 +63,29 @@ class Watcher:
                     self.host.stop()
 
 
+class TrialFailed(Exception):
+    """Ends a trial as FAIL inside Optuna's optimize (the reason is already a user attribute)."""
+
+
 def run_trial(spec: SweepSpec, index: int, storage, stop_event=None) -> int:
     """Sample, train and report trial `index` of the sweep; returns the trial's number.
-    `stop_event` (a distributed.Event, or None) stops the run at its next batch."""
+    `stop_event` (a distributed.Event, or None) stops the run at its next batch. The trial
+    runs inside Optuna's optimize, as samplers expect (the grid sampler stops the study from
+    there once its grid is done)."""
     study = trial_study(spec, storage, index)
-    trial = study.ask()
+    numbers: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        numbers.append(trial.number)
+        return train_trial(spec, trial, stop_event)
+
+    study.optimize(objective, n_trials=1, catch=(TrialFailed,))
+    return numbers[0]
+
+
+def train_trial(spec: SweepSpec, trial: optuna.Trial, stop_event) -> float:
+    """The trial's best validation accuracy; TrialPruned, or TrialFailed with the reason in
+    the trial's "error" (or "interrupted") attribute."""
     try:
         config = spec.space.config_for(spec.base, spec.space.sample(trial)).with_changes(threads=1)
         folder = RunFolder.create(
@@ -76,9 +93,7 @@ def run_trial(spec: SweepSpec, index: int, storage, stop_event=None) -> int:
             sweep={"id": spec.id, "trial": trial.number},
         )
     except (EngineError, RunError) as error:
-        trial.set_user_attr("error", str(error))
-        study.tell(trial, state=TrialState.FAIL)
-        return trial.number
+        raise failed(trial, str(error)) from None
     write_note(folder, f"#{spec.id} trial {trial.number}")
     trial.set_user_attr("run", folder.id)
     trial.set_user_attr("alive", time.time())
@@ -107,24 +122,25 @@ def run_trial(spec: SweepSpec, index: int, storage, stop_event=None) -> int:
     try:
         execute_run(folder, observe, keep_checkpoints=spec.keep_checkpoints, on_host=on_host)
     except (EngineError, RunError) as error:
-        trial.set_user_attr("error", str(error))
-        study.tell(trial, state=TrialState.FAIL)
-        return trial.number
+        raise failed(trial, str(error)) from None
     except Exception as error:  # a trial's bug must not end the sweep: recorded, named
-        trial.set_user_attr("error", f"unexpected error: {type(error).__name__}: {error}")
-        study.tell(trial, state=TrialState.FAIL)
-        return trial.number
+        raise failed(trial, f"unexpected error: {type(error).__name__}: {error}") from None
     finally:
         watcher.done.set()
         watcher.thread.join()
     if watcher.interrupted and not pruned:
         trial.set_user_attr("interrupted", True)
-        study.tell(trial, state=TrialState.FAIL)
-    elif pruned:
-        study.tell(trial, state=TrialState.PRUNED)
-    else:
-        study.tell(trial, max(best) if best else None, state=None if best else TrialState.FAIL)
-    return trial.number
+        raise TrialFailed("interrupted")
+    if pruned:
+        raise optuna.TrialPruned()
+    if not best:
+        raise failed(trial, "no validation accuracy was measured")
+    return max(best)
+
+
+def failed(trial: optuna.Trial, reason: str) -> TrialFailed:
+    trial.set_user_attr("error", reason)
+    return TrialFailed(reason)
 
 
 def test_accuracy(runs_dir: str, run_id: str) -> float | None:
