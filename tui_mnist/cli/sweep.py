@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +42,11 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         print(f"tui-mnist: {error}", file=sys.stderr)
         return EXIT_ERROR
     if args.detach:
-        return detach(folder, runs_dir, args)
+        from tui_mnist.sweeps.launch import start_detached
+
+        start_detached(folder, runs_dir, args.workers, args.scheduler)
+        print(folder.id)
+        return 0
     return run_guarded(lambda: run_sweep(folder, spec, args))
 
 
@@ -57,43 +60,18 @@ def new_spec(args: argparse.Namespace, runs_dir: Path):
     """A function of the sweep's id giving its spec, once the space checks out (ConfigError
     says what is wrong, before any folder exists)."""
     from tui_mnist.engine.config import TrainConfig
-    from tui_mnist.engine.errors import ConfigError
     from tui_mnist.engine.presets import PRESETS
-    from tui_mnist.sweeps.folder import SweepSpec
+    from tui_mnist.sweeps.folder import planned
     from tui_mnist.sweeps.space import space_from_flags, space_from_toml
 
     space = space_from_flags(searched_texts(args))
     if args.space:
         space = space_from_toml(args.space).merged(space)
-    if not space.params:
-        raise ConfigError("nothing to search: give a range (--lr 0.01..0.3:log) or choices "
-                          "(--hidden 128|256) for at least one setting, or a --space file")
-    # The setting flags hold the search syntax here: the base is the preset (or the defaults)
-    # with the settings given one value.
-    base = space.config_for(PRESETS[args.preset][1] if args.preset else TrainConfig(), {})
-    space.check(base)
-    if base.val == 0 and "val" not in {p.name for p in space.params}:
-        raise ConfigError("--metric val_acc needs a validation set: --val must be more than 0")
-    if args.sampler == "grid":
-        space.grid()  # refuses ranges
-    return lambda sweep_id: SweepSpec(
-        id=sweep_id, space=space, base=base, trials=args.trials, runs_dir=str(runs_dir),
+    return planned(
+        space, PRESETS[args.preset][1] if args.preset else TrainConfig(), args.trials, runs_dir,
         budget=args.budget, metric=args.metric, sampler=args.sampler, pruner=args.pruner,
-        seed=base.seed, keep_checkpoints=args.keep_checkpoints,
+        keep_checkpoints=args.keep_checkpoints,
     )
-
-
-def detach(folder, runs_dir: Path, args: argparse.Namespace) -> int:
-    """Go on in the background, in a session of its own; print the sweep's id."""
-    command = [sys.executable, "-m", "tui_mnist", "sweep", "--resume", folder.id, "--runs-dir", str(runs_dir)]
-    if args.workers:
-        command += ["--workers", str(args.workers)]
-    if args.scheduler:
-        command += ["--scheduler", args.scheduler]
-    subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
-    print(folder.id)
-    return 0
 
 
 def run_sweep(folder, spec, args: argparse.Namespace) -> int:

@@ -8,10 +8,12 @@ Stdlib and engine only: the CLI reads and writes these before anything heavy is 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
 from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_json, write_json
 from tui_mnist.sweeps.space import Space
@@ -67,6 +69,23 @@ class SweepSpec:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise RunError(f"{path}: damaged sweep settings ({error})") from None
+
+
+def planned(space: Space, preset: TrainConfig, trials: int, runs_dir: Path, **options) -> Callable[[str], SweepSpec]:
+    """A new sweep's spec, as a function of its id, once the space checks out: the base is
+    `preset` with the settings given one value; `options` are SweepSpec's (budget, sampler,
+    ...). A ConfigError says what is wrong, before any folder exists."""
+    if not space.params:
+        raise ConfigError("nothing to search: give a range (--lr 0.01..0.3:log) or choices "
+                          "(--hidden 128|256) for at least one setting")
+    base = space.config_for(preset, {})
+    space.check(base)
+    if base.val == 0 and "val" not in {param.name for param in space.params}:
+        raise ConfigError("the metric val_acc needs a validation set: --val must be more than 0")
+    if options.get("sampler") == "grid":
+        space.grid()  # refuses ranges
+    return lambda sweep_id: SweepSpec(id=sweep_id, space=space, base=base, trials=trials,
+                                      runs_dir=str(runs_dir), seed=base.seed, **options)
 
 
 class SweepFolder:
