@@ -170,7 +170,7 @@ class ConfigureScreen(Screen):
     def __init__(self, initial: TrainConfig, **kwargs) -> None:
         super().__init__(**kwargs)
         self.base = initial
-        self.assessment = assess(initial, self.entries_of(initial))
+        self.assessment = self.assess(self.entries_of(initial))
         self.drawn = False  # until the first revalidate has drawn everything
         self.shown_texts: dict[str, str] = {}
         self.last_focused: Widget | None = None  # the field (or button) focus goes back to
@@ -199,12 +199,17 @@ class ConfigureScreen(Screen):
             with Horizontal(id="data-row"):  # the settings that take the full width (data_dir)
                 for setting in FULL_WIDTH:
                     yield from self.field(setting, entries[setting.name])
+            yield from self.compose_options()
             yield Static("", id="help")
             yield Static("", id="problems")
             yield Static("", id="parameters")
             yield TextArea("", id="command", read_only=True, soft_wrap=True, compact=True)
             yield Button("Start  ctrl+r", id="start", variant="success", compact=True)
         yield Footer(compact=True)
+
+    def compose_options(self) -> ComposeResult:
+        """Fields of what the form starts, beside the settings (the sweep form's)."""
+        yield from ()
 
     @staticmethod
     def field(setting: Setting, entry: object) -> ComposeResult:
@@ -225,7 +230,7 @@ class ConfigureScreen(Screen):
     def revalidate(self) -> None:
         """Re-check the form and refresh only what changed: this runs on every key press."""
         entries = self.read_entries()
-        before, self.assessment = self.assessment, assess(self.base, entries)
+        before, self.assessment = self.assessment, self.assess(entries)
         self.mark_fields(before)
         self.show_problems()
         parameters = describe_network(entries["hidden"], entries["data_dir"], self.assessment.needed)
@@ -233,6 +238,9 @@ class ConfigureScreen(Screen):
         self.show_command()
         self.enable_start(before)
         self.drawn = True
+
+    def assess(self, entries: dict[str, object]) -> Assessment:
+        return assess(self.base, entries)
 
     def mark_fields(self, before: Assessment) -> None:
         """A ✗ before the label of each field with a problem, and its widget marked -invalid."""
@@ -254,9 +262,13 @@ class ConfigureScreen(Screen):
         problems.set_class(bool(lines), "-invalid")
         problems.set_class(bool(warnings) and not lines, "-warning")
 
-    def show_command(self) -> None:
+    def command_line(self) -> str | None:
+        """The equivalent command, while the settings are valid."""
         config = self.assessment.config
-        command = config.command_line() if config else "(fix the settings marked ✗)"
+        return config.command_line() if config else None
+
+    def show_command(self) -> None:
+        command = self.command_line() or "(fix the settings marked ✗)"
         area = self.query_one("#command", TextArea)
         if area.text != command:
             area.load_text(command)
@@ -344,4 +356,4 @@ class ConfigureScreen(Screen):
 
     def action_copy_command(self) -> None:
         if self.assessment.config is not None:
-            copy_text(self.app, "command line", self.assessment.config.command_line())
+            copy_text(self.app, "command line", self.command_line())
