@@ -23,6 +23,7 @@ from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_
 
 def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from tui_mnist.engine.errors import ConfigError, EngineError
+    from tui_mnist.runs import RunError
     from tui_mnist.runs.store import resolve_runs_dir
     from tui_mnist.sweeps.folder import SweepFolder, find_sweep
 
@@ -33,6 +34,9 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                 parser.error("--resume continues a sweep as it was asked: it takes no settings")
             folder = find_sweep(runs_dir, args.resume)
             spec = folder.read_spec()
+            if folder.process_alive():
+                raise RunError(f"sweep {folder.id} is running (pid {folder.read_state()['pid']}): "
+                               "it cannot be resumed twice")
         else:
             make_spec = new_spec(args, runs_dir)
             folder, spec = SweepFolder.create(runs_dir, make_spec)
@@ -89,8 +93,8 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     tell(f"sweep {spec.id}: {spec.trials} trials on {where}; folder {folder.path}")
     for param in spec.space.params:
         tell(f"  searching {param.describe()}")
-    folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(),
-                        "started": time.time(), **_kept(folder)})
+    folder.release_stale_journal_lock()
+    folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(), "started": time.time()})
     try:
         with dask_client(args.workers, args.scheduler) as client:
             if args.scheduler:
@@ -99,8 +103,11 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
             with stopped_by_signals(run):
                 outcome = run.run()
     except KeyboardInterrupt:
-        folder.write_state({"state": "stopped", **_kept(folder)})
+        folder.write_state({"state": "stopped"})
         return EXIT_INTERRUPTED
+    except BaseException as error:  # the folder must not claim a sweep that is not running
+        folder.write_state({"state": "failed", "error": str(error)})
+        raise
     if outcome.best is not None:
         for line in best_table(outcome.trials):
             tell(line)
@@ -110,15 +117,9 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     else:
         tell("no trial finished")
     state = "stopped" if outcome.stopped else "finished"
-    folder.write_state({"state": state, "ended": outcome.ended, **_kept(folder)})
+    folder.write_state({"state": state, "ended": outcome.ended})
     tell(f"{state}: {outcome.ended} of {spec.trials} trials ended")
     return EXIT_INTERRUPTED if outcome.stopped and outcome.ended < spec.trials else 0
-
-
-def _kept(folder) -> dict:
-    """The state fields a new state.json keeps from the old one."""
-    state = folder.read_state()
-    return {"requeued": state.get("requeued", [])}
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
+from tui_mnist.runs.ledger import process_alive, this_host
 from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_json, write_json
 from tui_mnist.sweeps.space import Space
 
@@ -129,6 +130,21 @@ class SweepFolder:
 
     def write_state(self, state: dict) -> None:
         write_json(self.state_file, {**state, "updated": now_iso()})
+
+    def release_stale_journal_lock(self) -> None:
+        """Remove the journal's lock file left by a sweep process that was killed while writing
+        (Optuna would wait 30 s for it), unless that process is alive; call before the sweep's
+        own process opens the journal."""
+        lock = self.path / (self.journal_file.name + ".lock")
+        if lock.exists() and not self.process_alive():
+            lock.unlink(missing_ok=True)
+
+    def process_alive(self) -> bool:
+        """Whether the sweep's process (as state.json names it) is alive, on this host."""
+        state = self.read_state()
+        pid = state.get("pid")
+        return (state.get("state") == "running" and isinstance(pid, int)
+                and state.get("hostname") == this_host() and process_alive(pid))
 
     def log(self, line: str) -> None:
         """Keep a printed line: a sweep whose terminal has gone still tells what it did."""

@@ -32,7 +32,7 @@ from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
 from tui_mnist.sweeps.study import TrialWorkers, journal_storage, open_study
 from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_accuracy
 
-CONNECT_TIMEOUT = 10.0  # seconds: a scheduler that cannot be reached says so within this
+CONNECT_TIMEOUT = 8.0  # seconds: with the start-up, an unreachable scheduler is named within 10
 POLL = 0.5  # seconds between looks at the trials in flight
 BEST_SHOWN = 5
 
@@ -61,9 +61,16 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[distribu
         yield client
 
 
-def counts(trial: FrozenTrial) -> bool:
-    """Whether the trial counts toward the sweep's number: it ended, and not interrupted."""
-    return trial.state.is_finished() and not trial.user_attrs.get("interrupted")
+def replaced(trials: list[FrozenTrial]) -> set[int]:
+    """The trials queued again (an interrupted trial's settings, as a new trial whose "again"
+    attribute names it)."""
+    return {trial.user_attrs["again"] for trial in trials if "again" in trial.user_attrs}
+
+
+def counts(trial: FrozenTrial, again: set[int]) -> bool:
+    """Whether the trial counts toward the sweep's number: it ended, not interrupted (`again`:
+    the numbers of the trials queued again)."""
+    return trial.state.is_finished() and not trial.user_attrs.get("interrupted") and trial.number not in again
 
 
 def settings_text(trial: FrozenTrial) -> str:
@@ -125,26 +132,23 @@ class SweepRun:
         self.next_index = len(self.study.get_trials(deepcopy=False))
 
     def recover(self) -> None:
-        """Trials an earlier turn left RUNNING (its process died) are interrupted; every
-        interrupted trial not queued again yet is queued again."""
-        state = self.folder.read_state()
-        queued = set(state.get("requeued", []))
-        for trial in self.study.get_trials(deepcopy=False):
+        """Trials an earlier turn left RUNNING (its process died) end as failed; they and the
+        interrupted ones not queued again yet are queued again (and no longer count)."""
+        trials = self.study.get_trials(deepcopy=False)
+        again = replaced(trials)
+        for trial in trials:
             if trial.state == TrialState.RUNNING:
                 self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
                 self.say(f"trial {trial.number:>3}  was running when the sweep stopped: queued again")
-                queued_now = trial
-            elif trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted"):
-                queued_now = trial
-            else:
+            elif not (trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")):
                 continue
-            if trial.number not in queued:
-                self.study.enqueue_trial(queued_now.params, user_attrs={"again": trial.number})
-                queued.add(trial.number)
-        self.folder.write_state({**state, "requeued": sorted(queued)})
+            if trial.number not in again:
+                self.study.enqueue_trial(trial.params, user_attrs={"again": trial.number})
 
     def ended(self) -> int:
-        return sum(counts(trial) for trial in self.study.get_trials(deepcopy=False))
+        trials = self.study.get_trials(deepcopy=False)
+        again = replaced(trials)
+        return sum(counts(trial, again) for trial in trials)
 
     def stop(self, why: str) -> None:
         if not self.stopping:

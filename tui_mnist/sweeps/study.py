@@ -68,11 +68,13 @@ def trial_seed(sweep_seed: int, index: int) -> int:
 
 
 def make_sampler(spec: SweepSpec, index: int) -> optuna.samplers.BaseSampler:
+    if spec.sampler == "grid":
+        # One seed for all: the grid sampler finds a trial's point in its own shuffle of the
+        # grid, which must be the same in every trial (or points repeat and others are missed).
+        return optuna.samplers.GridSampler(spec.space.grid(), seed=spec.seed)
     seed = trial_seed(spec.seed, index)
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    if spec.sampler == "grid":
-        return optuna.samplers.GridSampler(spec.space.grid(), seed=seed)
     return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
 
 
@@ -85,12 +87,13 @@ def make_pruner(spec: SweepSpec) -> optuna.pruners.BasePruner:
 
 
 def open_study(spec: SweepSpec, storage) -> optuna.Study:
-    """The sweep's study in `storage`, created on first use (by the sweep, never by a trial)."""
+    """The sweep's study in `storage`, created on first use (by the sweep, never by a trial).
+    Looked for first: creating one that exists fails on the scheduler, which logs it loudly."""
     quiet()
-    return optuna.create_study(
-        study_name=STUDY, storage=storage, direction="maximize", load_if_exists=True,
-        sampler=make_sampler(spec, 0), pruner=make_pruner(spec),
-    )
+    if STUDY in optuna.get_all_study_names(storage):
+        return trial_study(spec, storage, 0)
+    return optuna.create_study(study_name=STUDY, storage=storage, direction="maximize",
+                               sampler=make_sampler(spec, 0), pruner=make_pruner(spec))
 
 
 def trial_study(spec: SweepSpec, storage, index: int) -> optuna.Study:
