@@ -480,3 +480,78 @@ def recorded_run(runs_dir: Path, epochs: int, kept=None, state: str = "finished"
     for epoch in range(1, epochs + 1) if kept is None else kept:
         folder.save_record(epoch_record(epoch, **record_options))
     return path
+
+
+# --- sweeps written by hand ----------------------------------------------------------------
+# A sweep folder with a real Optuna journal, its trials added as they would have ended, without
+# Dask or training: for the sweep screen's tests and snapshots.
+
+SWEEP_FLAGS = {"lr": "0.01..0.3:log", "dropout": "0..0.3", "hidden": "16|32|64,32"}
+
+
+def sweep_trial(number: int, state: str = "finished", epochs=(0.90, 0.93, 0.95), run=None,
+                error=None, **params) -> dict:
+    """One trial for `fake_sweep`: its state (as the screen names it), per-epoch validation
+    accuracies, run folder id, error, and settings (the rest from the trial's number)."""
+    settings = {"lr": round(0.01 * 1.4 ** (number % 10), 6), "dropout": round(0.03 * (number % 10), 6),
+                "hidden": ("16", "32", "64,32")[number % 3]}
+    return {"state": state, "epochs": list(epochs), "run": run, "error": error,
+            "params": {**settings, **params}}
+
+
+def fake_sweep(runs_dir: Path, trials=(), state: str = "finished", trials_asked: int = 8,
+               sweep_id: str = "sweep-20250612-093000-aa11", **status):
+    """A sweep folder `sweep_id` in `runs_dir` over SWEEP_FLAGS whose journal holds `trials`
+    (sweep_trial dicts); state.json says `state` with `status` (pid, hostname...). Returns its
+    SweepFolder."""
+    from tui_mnist.engine.config import TrainConfig
+    from tui_mnist.sweeps.folder import SweepFolder, SweepSpec, sweeps_dir
+    from tui_mnist.sweeps.space import space_from_flags
+
+    folder = SweepFolder(sweeps_dir(runs_dir) / sweep_id)
+    folder.path.mkdir()
+    spec = SweepSpec(id=sweep_id, space=space_from_flags(SWEEP_FLAGS),
+                     base=TrainConfig(hidden=(16,), epochs=3), trials=trials_asked,
+                     runs_dir=str(runs_dir))
+    write_json(folder.spec_file, spec.to_json())
+    folder.write_state({"state": state, **status})
+    add_sweep_trials(folder, trials)
+    return folder
+
+
+def add_sweep_trials(folder, trials) -> None:
+    """Append `trials` (sweep_trial dicts) to the sweep's journal, creating its study if need be."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    spec = folder.read_spec()
+    study = optuna.create_study(
+        study_name="sweep", direction="maximize", load_if_exists=True,
+        storage=JournalStorage(JournalFileBackend(str(folder.journal_file))),
+    )
+    distributions = {}
+    for param in spec.space.params:
+        if param.choices:
+            distributions[param.name] = CategoricalDistribution(param.shown_choices())
+        elif param.integer:
+            distributions[param.name] = IntDistribution(param.low, param.high, log=param.log)
+        else:
+            distributions[param.name] = FloatDistribution(param.low, param.high, log=param.log)
+    states = {"finished": TrialState.COMPLETE, "pruned": TrialState.PRUNED,
+              "running": TrialState.RUNNING, "waiting": TrialState.WAITING,
+              "failed": TrialState.FAIL, "interrupted": TrialState.FAIL}
+    for trial in trials:
+        epochs = trial["epochs"]
+        attrs = {key: trial[key] for key in ("run", "error") if trial[key] is not None}
+        if trial["state"] == "interrupted":
+            attrs["interrupted"] = True
+        study.add_trial(optuna.trial.create_trial(
+            params=trial["params"], distributions=distributions, state=states[trial["state"]],
+            value=max(epochs) if trial["state"] == "finished" else None,
+            intermediate_values={epoch: value for epoch, value in enumerate(epochs, 1)},
+            user_attrs=attrs,
+        ))

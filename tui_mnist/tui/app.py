@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from tui_mnist.engine.config import TrainConfig
@@ -75,6 +75,10 @@ class MnistApp(App):
                 tooltip="List the keys of this screen"),
         Binding("ctrl+o", "runs", "runs",
                 tooltip="List the runs: compare them, attach to a live one, resume one"),
+        # Not in the footers (full at 80 columns): f1 and the palette list it. No text field
+        # binds ctrl+f (Textual 8's Input and TextArea leave it free), so it reaches the app.
+        Binding("ctrl+f", "sweeps", "sweeps", show=False,
+                tooltip="Sweeps: watch one (its trials, best curves, the settings that matter) or start one"),
         Binding("ctrl+q", "quit", "quit", priority=True,
                 tooltip="Quit: stops a run started here (d leaves it training)"),
         # Not in the footers (they are full at 80 columns): f1 and the palette list it. No
@@ -245,19 +249,30 @@ class MnistApp(App):
             session.join(max(0.0, deadline - time.monotonic()))
 
     def action_runs(self) -> None:
-        from tui_mnist.runs.store import resolve_runs_dir
         from tui_mnist.tui.screens.runs import RunsScreen
+
+        self.open_once(RunsScreen, RunsScreen)
+
+    def action_sweeps(self) -> None:
+        from tui_mnist.tui.screens.sweep import SweepScreen
+
+        self.open_once(SweepScreen, lambda runs_dir: SweepScreen(runs_dir, base=self.initial))
+
+    def open_once(self, kind: type[Screen], make: Callable[[Path], Screen]) -> None:
+        """The screen of `kind` on the runs directory, made by `make`: one at most, so back to
+        it when it is open (the runs and sweeps above it go on)."""
+        from tui_mnist.runs.store import resolve_runs_dir
 
         try:
             runs_dir = resolve_runs_dir(self.runs_dir)
         except EngineError as error:
             self.notify(str(error), severity="error")
             return
-        for screen in self.screen_stack:  # one list at most: back to it (runs above it go on)
-            if isinstance(screen, RunsScreen):
+        for screen in self.screen_stack:
+            if isinstance(screen, kind):
                 screen.pop_until_active()
                 return
-        self.push_screen(RunsScreen(runs_dir))
+        self.push_screen(make(runs_dir))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Over the "too small" notice, keys would act on screens the user cannot see.
@@ -266,6 +281,8 @@ class MnistApp(App):
         if action == "runs":  # from the settings, and from a run's screen (the run goes on)
             screen = self.screen.beneath if isinstance(self.screen, HelpScreen) else self.screen
             return isinstance(screen, ConfigureScreen) or is_training_screen(screen)
+        if action == "sweeps":  # not over a dialog
+            return not isinstance(self.screen, (TooSmallScreen, ModalScreen))
         return True
 
     def action_help(self) -> None:
@@ -297,6 +314,9 @@ class MnistApp(App):
         if self.check_action("runs", ()):
             detail = "Compare, attach to or resume runs (ctrl+o)"
             yield SystemCommand("Runs", detail, self.action_runs)
+        if self.check_action("sweeps", ()):
+            yield SystemCommand("Sweeps", "Watch or start hyper-parameter sweeps: trials, curves, importances "
+                                "(ctrl+f)", self.action_sweeps)
         quit_detail = "Quit the app (ctrl+q)"
         if self.runs_to_stop():
             quit_detail = "Quit: asks, then stops the run started here (d leaves it training)"

@@ -40,7 +40,6 @@ COLUMNS = tuple(
     for side in ("left", "right")
 )
 FULL_WIDTH = tuple(setting for setting in FORM_SETTINGS.values() if setting.form_column == "full")
-ESCAPABLE = {*FORM_SETTINGS, "command", "start"}  # where esc goes back to the presets
 
 
 def is_typed(setting: Setting) -> bool:
@@ -150,6 +149,7 @@ class ConfigureScreen(Screen):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-wide")]
 
     TITLE = "Configure a run"
+    ESCAPABLE = {*FORM_SETTINGS, "command", "start"}  # where esc goes back to the presets
     BINDINGS = [
         Binding("ctrl+r", "start", "start", tooltip="Start training with these settings"),
         *(
@@ -318,7 +318,7 @@ class ConfigureScreen(Screen):
         where the screen's own keys act. A key reaches bindings only after bubbling up to here,
         so it is not a binding: on the presets, esc is left to the screen's (back, in
         EditSettingsScreen), and an open Select's list (focused, with no id) closes itself."""
-        if event.key == "escape" and self.focused is not None and self.focused.id in ESCAPABLE:
+        if event.key == "escape" and self.focused is not None and self.focused.id in self.ESCAPABLE:
             event.stop()
             event.prevent_default()
             self.query_one("#presets Button").focus()

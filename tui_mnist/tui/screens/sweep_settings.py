@@ -1,7 +1,8 @@
 """The settings form for a sweep: every field takes one value, choices (`relu|tanh`, `64,128`)
 or a range (`0.01..0.3:log`), as `tui-mnist sweep`'s flags do (sweeps.space), with the sweep's
 own options under the settings (trials, budget, sampler, pruner). It validates as you type, like
-the run's form; ctrl+r starts the sweep detached (it outlives the app) and opens its screen.
+the run's form; ctrl+r starts the sweep detached (it outlives the app), and the screen is
+dismissed with the new sweep's id.
 
 Only the fields that differ from the preset (or the defaults) are the sweep's: the rest come from
 the preset, so the threads field, which a sweep fixes at one per trial, is never in the way.
@@ -13,8 +14,8 @@ import shlex
 from pathlib import Path
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Input, Label, Select
 
 from tui_mnist.engine.config import TrainConfig
@@ -37,13 +38,8 @@ OPTION_HELP = {
 
 class SweepSettingsScreen(ConfigureScreen):
     TITLE = "Configure a sweep"
-
-    class SweepStarted(Message):
-        """A sweep was started, detached: its id."""
-
-        def __init__(self, sweep_id: str) -> None:
-            super().__init__()
-            self.sweep_id = sweep_id
+    BINDINGS = [Binding("escape", "back", "back", tooltip="Back, starting no sweep")]
+    ESCAPABLE = {*ConfigureScreen.ESCAPABLE, *OPTION_HELP}  # esc there: to the presets first
 
     def __init__(self, initial: TrainConfig, runs_dir=None, **kwargs) -> None:
         self.runs_dir = runs_dir  # None: $TUI_MNIST_RUNS or the user's data directory
@@ -147,6 +143,9 @@ class SweepSettingsScreen(ConfigureScreen):
 
     # --- starting ------------------------------------------------------------------------------
 
+    def action_back(self) -> None:
+        self.dismiss(None)
+
     def action_start(self) -> None:
         if self.space is None:
             return
@@ -158,4 +157,4 @@ class SweepSettingsScreen(ConfigureScreen):
         except (EngineError, OSError) as error:
             self.notify(str(error), title="The sweep did not start", severity="error", timeout=10)
             return
-        self.post_message(self.SweepStarted(folder.id))
+        self.dismiss(folder.id)
