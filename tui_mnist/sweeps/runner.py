@@ -4,8 +4,8 @@ of ended trials, its budget is spent, or it is stopped; then the best trial's te
 The cluster is a `LocalCluster` of one single-threaded worker process per core by default,
 bound to loopback, dashboard included (Dask has no authentication and its scheduler unpickles
 what it receives); `--scheduler` sends the trials to an existing cluster instead. The runner
-keeps at most one trial per worker thread in flight, so that each new trial is sampled knowing
-the ones before it, and a budget or a stop takes effect at once.
+keeps one trial more than worker threads in flight, so that no worker waits for its next trial;
+a trial samples its settings when it starts, and one that starts after a stop does nothing.
 
 Ended trials count toward the sweep (COMPLETE, PRUNED, FAIL); an interrupted one (the sweep
 was stopped under it, or its sweep process died) does not: a resumed sweep queues its settings
@@ -158,7 +158,10 @@ class SweepRun:
 
     def fill(self) -> None:
         """Submit trials while a worker thread is free and more are wanted."""
-        slots = max(1, sum(self.client.nthreads().values()))
+        # One task more than worker threads: a worker that ends a trial finds the next one
+        # queued (without it, it idled until the next look: 1.57x on 2 workers, 1.78x with).
+        # The trial samples its settings when it starts, knowing every trial ended by then.
+        slots = max(1, sum(self.client.nthreads().values())) + 1
         while (not self.stopping and len(self.in_flight) < slots
                and self.ended() + len(self.in_flight) < self.spec.trials):
             future = self.client.submit(run_trial, self.spec, self.next_index, self.storage,
@@ -183,7 +186,8 @@ class SweepRun:
             except Exception as error:  # the task itself died (a worker lost, an unpicklable)
                 self.say(f"trial task {index} failed: {type(error).__name__}: {error}")
                 continue
-            self.say(trial_line(self.study.get_trials(deepcopy=False)[number]))
+            if number is not None:  # None: queued when the sweep stopped, so never begun
+                self.say(trial_line(self.study.get_trials(deepcopy=False)[number]))
 
     def run(self) -> Outcome:
         self.recover()

@@ -67,11 +67,13 @@ class TrialFailed(Exception):
     """Ends a trial as FAIL inside Optuna's optimize (the reason is already a user attribute)."""
 
 
-def run_trial(spec: SweepSpec, index: int, storage, stop_event=None) -> int:
-    """Sample, train and report trial `index` of the sweep; returns the trial's number.
-    `stop_event` (a distributed.Event, or None) stops the run at its next batch. The trial
-    runs inside Optuna's optimize, as samplers expect (the grid sampler stops the study from
-    there once its grid is done)."""
+def run_trial(spec: SweepSpec, index: int, storage, stop_event=None) -> int | None:
+    """Sample, train and report trial `index` of the sweep; returns the trial's number, or
+    None when the sweep was stopped before it began. `stop_event` (a distributed.Event, or
+    None) stops the run at its next batch. The trial runs inside Optuna's optimize, as
+    samplers expect (the grid sampler stops the study from there once its grid is done)."""
+    if stop_event is not None and stop_event.is_set():
+        return None
     study = trial_study(spec, storage, index)
     numbers: list[int] = []
 
