@@ -246,6 +246,16 @@ def test_a_diverging_trial_fails_with_its_message_and_the_sweep_goes_on(env):
     assert f"best: trial 1, val {100 * trials[1].value:.2f}%" in result.stdout
 
 
+def test_a_spent_budget_ends_the_sweep_with_exit_0_and_its_running_trials_interrupted(env):
+    # A thousand trials on one worker cannot all end in 2 s: the budget stops the sweep.
+    result = tui_mnist("sweep", *TINY, "--lr", "0.01..0.3", "--trials", "1000", "--workers", "1",
+                       "--budget", "2", env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "stopping (the budget of 2 s is spent)" in result.stdout
+    state = json.loads((the_sweep(env) / "state.json").read_text())
+    assert state["state"] == "stopped" and state["ended"] < 1000
+
+
 def test_an_unreachable_scheduler_is_one_line_on_stderr_and_exit_1(env):
     address = f"tcp://127.0.0.1:{free_closed_port()}"
     # The timeout is the assertion: the connection gives up after about 10 s, not Dask's 30.

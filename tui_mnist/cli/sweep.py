@@ -119,7 +119,8 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     state = "stopped" if outcome.stopped else "finished"
     folder.write_state({"state": state, "ended": outcome.ended})
     tell(f"{state}: {outcome.ended} of {spec.trials} trials ended")
-    return EXIT_INTERRUPTED if outcome.stopped and outcome.ended < spec.trials else 0
+    # A spent budget is the sweep's end as asked; a signal is not.
+    return EXIT_INTERRUPTED if run.stop_requested and outcome.ended < spec.trials else 0
 
 
 @contextmanager

@@ -24,6 +24,7 @@ SWEEP_VERSION = 1
 SWEEP_ID = re.compile(r"sweep-\d{8}-\d{6}-[0-9a-f]{4}")
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("halving", "median", "none")
+STUDY = "sweep"  # the one study in a sweep's journal
 METRICS = ("val_acc",)  # maximised, on validation: the test set is looked at once, at the end
 
 

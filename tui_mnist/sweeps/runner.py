@@ -28,6 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 from optuna_integration import DaskStorage
 
 from tui_mnist.runs import RunError
+from tui_mnist.sweeps.counting import counts, replaced
 from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
 from tui_mnist.sweeps.study import TrialWorkers, journal_storage, open_study
 from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_accuracy
@@ -59,18 +60,6 @@ def dask_client(workers: int | None, scheduler: str | None) -> Iterator[distribu
     )
     with contextlib.closing(cluster), contextlib.closing(distributed.Client(cluster)) as client:
         yield client
-
-
-def replaced(trials: list[FrozenTrial]) -> set[int]:
-    """The trials queued again (an interrupted trial's settings, as a new trial whose "again"
-    attribute names it)."""
-    return {trial.user_attrs["again"] for trial in trials if "again" in trial.user_attrs}
-
-
-def counts(trial: FrozenTrial, again: set[int]) -> bool:
-    """Whether the trial counts toward the sweep's number: it ended, not interrupted (`again`:
-    the numbers of the trials queued again)."""
-    return trial.state.is_finished() and not trial.user_attrs.get("interrupted") and trial.number not in again
 
 
 def settings_text(trial: FrozenTrial) -> str:
@@ -109,7 +98,7 @@ def best_table(trials: list[FrozenTrial]) -> list[str]:
 class Outcome:
     trials: list[FrozenTrial]  # every trial in the sweep's storage
     ended: int  # trials that count
-    stopped: bool  # by ctrl+c or the budget
+    stopped: str | None  # why the sweep was stopped (ctrl+c, a signal, the budget), if it was
     best: FrozenTrial | None
     test_acc: float | None  # the best trial's, measured by its run when it ended
 
@@ -125,7 +114,7 @@ class SweepRun:
         self.study = open_study(spec, self.storage)
         self.stop_event = distributed.Event(stop_event_name(spec.id), client=client)
         self.stop_event.clear()  # a resumed sweep: the stop of its earlier turn is over
-        self.stopping = False
+        self.stopping: str | None = None  # why, once stopping
         self.stop_requested: str | None = None  # why, set by a signal handler: acted on in the loop
         self.in_flight: dict[distributed.Future, int] = {}  # trial task: its index
         # Each trial's sampler is seeded with its index: counted on from the trials so far.
@@ -152,7 +141,7 @@ class SweepRun:
 
     def stop(self, why: str) -> None:
         if not self.stopping:
-            self.stopping = True
+            self.stopping = why
             self.stop_event.set()
             self.say(f"stopping ({why}): running trials stop at their next batch")
 

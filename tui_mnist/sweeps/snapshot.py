@@ -20,10 +20,10 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from tui_mnist.runs import RunError
-from tui_mnist.runs.ledger import process_alive, this_host
-from tui_mnist.sweeps.folder import SWEEP_ID, SweepFolder, SweepSpec
+from tui_mnist.runs.ledger import this_host
+from tui_mnist.sweeps.counting import interrupted, replaced
+from tui_mnist.sweeps.folder import STUDY, SWEEP_ID, SweepFolder, SweepSpec
 
-STUDY = "sweep"  # as sweeps.study names it (not imported: that module loads Dask)
 # A sweep may be this far into its start with no journal yet (the cluster starting).
 JOURNAL_NOT_YET = ("starting", "running")
 LOST = "its worker was lost"  # a failed trial with no reason recorded (see runner.trial_line)
@@ -53,7 +53,7 @@ class TrialRow:
 
     @property
     def ended(self) -> bool:
-        """Whether it counts toward the sweep's number of trials (runner.counts): it ended,
+        """Whether it counts toward the sweep's number of trials (counting.counts): it ended,
         and was not interrupted (a resumed sweep runs those again)."""
         return self.state in ("finished", "pruned", "failed")
 
@@ -95,10 +95,11 @@ class SweepSnapshot:
                 trials = study.get_trials(deepcopy=False)
             except Exception as error:  # a journal that replays into nonsense
                 raise RunError(f"{folder.journal_file}: cannot be read ({type(error).__name__}: {error})") from None
-        rows = tuple(trial_row(trial) for trial in sorted(trials, key=lambda t: t.number))
+        again = replaced(trials)
+        rows = tuple(trial_row(trial, again) for trial in sorted(trials, key=lambda t: t.number))
         finished = sum(row.state == "finished" for row in rows)
         return cls(
-            folder=folder, spec=spec, state=derived_state(status), status=status, trials=rows,
+            folder=folder, spec=spec, state=derived_state(folder, status), status=status, trials=rows,
             importances=importances(study) if study is not None and finished >= IMPORTANCE_AFTER else {},
         )
 
@@ -124,14 +125,15 @@ def read_study(folder: SweepFolder, state: str | None) -> optuna.Study | None:
         raise RunError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
 
 
-def trial_row(trial: FrozenTrial) -> TrialRow:
+def trial_row(trial: FrozenTrial, again: set[int]) -> TrialRow:
+    """`again`: the trials queued again (counting.replaced)."""
     attrs = trial.user_attrs
     state = {
         TrialState.RUNNING: "running", TrialState.COMPLETE: "finished",
         TrialState.PRUNED: "pruned", TrialState.WAITING: "waiting",
     }.get(trial.state, "failed")
     error = attrs.get("error")
-    if state == "failed" and attrs.get("interrupted"):
+    if state == "failed" and interrupted(trial, again):
         state = "interrupted"
     elif state == "failed" and not error:
         error = LOST
@@ -147,13 +149,11 @@ def trial_row(trial: FrozenTrial) -> TrialRow:
     )
 
 
-def derived_state(status: dict) -> str:
+def derived_state(folder: SweepFolder, status: dict) -> str:
     """state.json's state, believed for a running sweep only while its process exists (when it
     ran on this host): a sweep killed with -9 never wrote that it stopped."""
     state = str(status.get("state") or "starting")
-    pid = status.get("pid")
-    if (state == "running" and isinstance(pid, int) and status.get("hostname") == this_host()
-            and not process_alive(pid)):
+    if state == "running" and status.get("hostname") == this_host() and not folder.process_alive():
         return "stale"
     return state
 

@@ -23,9 +23,8 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from tui_mnist.sweeps.folder import SweepSpec
+from tui_mnist.sweeps.folder import STUDY, SweepSpec
 
-STUDY = "sweep"  # one study per journal
 # Successive halving: trials are compared after 1 epoch, then 3, 9, ...; a third goes on.
 HALVING = {"min_resource": 1, "reduction_factor": 3}
 # Median: a trial below the median of the others at the same epoch stops, once 3 trials have
