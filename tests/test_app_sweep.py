@@ -159,16 +159,16 @@ async def opened(pilot) -> SweepScreen:
     return screen
 
 
-async def test_trials_are_ranked_by_best_val_and_s_sorts_them_otherwise(tmp_path):
+async def test_trials_are_ranked_by_best_val_and_o_orders_them_otherwise(tmp_path):
     fake_sweep(tmp_path, mixed_trials(), trials_asked=20)
     app = Host(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await opened(pilot)
         assert heading(screen) == f"Sweep · {NEWER} · finished · 8/20 trials · by best val"
         assert shown_trials(screen) == ["#9", "#8", "#6", "#5", "#4", "#3", "#7", "#1", "#0", "#2"]
-        await pilot.press("s")
+        await pilot.press("o")
         assert shown_trials(screen) == [f"#{n}" for n in range(10)]
-        await pilot.press("s")
+        await pilot.press("o")
         assert shown_trials(screen) == ["#5", "#9", "#6", "#3", "#1", "#0", "#7", "#2", "#8", "#4"]
         assert heading(screen).endswith("· by state")
 
@@ -238,6 +238,19 @@ async def test_n_opens_the_sweep_form_and_esc_comes_back_to_the_sweep(tmp_path):
         assert OLDER in heading(screen)  # nothing started: the same sweep
 
 
+async def test_the_app_opens_on_a_sweep_as_tui_mnist_attach_sweep_asks(tmp_path):
+    from fakes import RecordingApp
+
+    fake_sweep(tmp_path, [sweep_trial(0)], sweep_id=OLDER)
+    fake_sweep(tmp_path, [sweep_trial(0), sweep_trial(1)], sweep_id=NEWER)
+    app = RecordingApp(runs_dir=tmp_path, sweep=OLDER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await opened(pilot)
+        assert OLDER in heading(screen) and shown_trials(screen) == ["#0"]
+        await pilot.press("ctrl+f")  # the one sweep screen: stays
+        assert app.screen is screen
+
+
 async def test_a_trial_added_to_the_journal_appears_and_the_cursor_stays(tmp_path):
     folder = fake_sweep(tmp_path, [sweep_trial(0, epochs=[0.90]), sweep_trial(1, epochs=[0.95])],
                         state="running")
@@ -296,13 +309,13 @@ def sweep_process():
     child.wait()
 
 
-async def test_x_stops_a_running_sweep_after_confirming(tmp_path, sweep_process):
+async def test_s_stops_a_running_sweep_after_confirming(tmp_path, sweep_process):
     fake_sweep(tmp_path, [sweep_trial(0, "running", epochs=[0.9])], state="running",
                pid=sweep_process.pid, hostname=this_host())
     app = Host(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await opened(pilot)
-        await pilot.press("x")
+        await pilot.press("s")
         assert type(app.screen).__name__ == "StopSweepDialog"
         assert sweep_process.poll() is None  # nothing sent before the answer
         await pilot.press("y")
@@ -310,17 +323,17 @@ async def test_x_stops_a_running_sweep_after_confirming(tmp_path, sweep_process)
     assert sweep_process.returncode == -signal.SIGTERM
 
 
-async def test_x_says_why_a_sweep_cannot_be_stopped(tmp_path):
+async def test_s_says_why_a_sweep_cannot_be_stopped(tmp_path):
     fake_sweep(tmp_path, [sweep_trial(0)], sweep_id=OLDER)
     fake_sweep(tmp_path, [sweep_trial(0, "running")], state="running", pid=1, hostname="elsewhere",
                sweep_id=NEWER)
     app = Host(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await opened(pilot)
-        await pilot.press("x")
+        await pilot.press("s")
         await pilot.press("left_square_bracket")
         await until(pilot, lambda: OLDER in heading(screen), what="the older sweep")
-        await pilot.press("x")
+        await pilot.press("s")
         assert app.notes == [
             ("warning", f"sweep {NEWER} runs on elsewhere: stop it there "
                         "(ctrl+c in its terminal, or kill -TERM 1)"),

@@ -57,6 +57,11 @@ def attach_command(reference: str | None, runs_dir: str | None) -> int:
     from tui_mnist.runs.store import find_run, resolve_runs_dir
 
     directory = resolve_runs_dir(runs_dir)
+    if reference is not None and reference.startswith("sweep"):
+        from tui_mnist.sweeps.folder import find_sweep
+        from tui_mnist.tui.app import run_app
+
+        return run_app(sweep=find_sweep(directory, reference.removeprefix("sweep").lstrip("-") or "last").path)
     if reference is None:
         live = [s for s in list_runs(directory) if s.state in LIVE_STATES]
         if not live:

@@ -154,9 +154,10 @@ def _add_runs_parsers(commands) -> None:
     )
     export.add_argument("--epoch", type=_whole_from(1), help="the checkpoint to export (default: the newest)")
     _add_runs_dir(export)
-    attach = commands.add_parser("attach", help="reconnect the app to a running run")
+    attach = commands.add_parser("attach", help="reconnect the app to a running run, or open a sweep")
     attach.add_argument(
-        "run", metavar="RUN", nargs="?", help='run id, any unique part of one, or "last" (default: the newest live run)'
+        "run", metavar="RUN", nargs="?", help='run id, any unique part of one, or "last" (default: the newest '
+        'live run); or a sweep: "sweep", "sweep-ID" or any unique part after "sweep-", for its screen'
     )
     _add_runs_dir(attach)
 

@@ -95,15 +95,18 @@ class MnistApp(App):
         clock: Callable[[], float] = time.monotonic,
         runs_dir: Path | None = None,
         attach: Path | None = None,
+        sweep: str | None = None,
     ) -> None:
         """`session_factory` makes the session of each run started from the settings (by
-        default a detached trainer in `runs_dir`); `attach`: a live run's folder to open on."""
+        default a detached trainer in `runs_dir`); `attach`: a live run's folder to open on;
+        `sweep`: the id of a sweep in `runs_dir` to open on."""
         super().__init__()
         self.initial = initial or TrainConfig()
         self.inspect_source = inspect_source
         self.runs_dir = runs_dir  # None: $TUI_MNIST_RUNS or the user's data directory
         self.session_factory = session_factory or self.new_detached_session
         self.attach = attach
+        self.sweep = sweep
         self.clock = clock
         self.sessions: list[Session] = []
         self.started_here: list[Session] = []  # ctrl+q stops these runs; attached ones go on
@@ -129,6 +132,10 @@ class MnistApp(App):
             from tui_mnist.session.detached import DetachedSession
 
             self.open_run(DetachedSession.attach(self.attach), self.initial, started_here=False)
+        if self.sweep is not None:
+            from tui_mnist.tui.screens.sweep import SweepScreen
+
+            self.push_screen(SweepScreen(self.runs_dir, self.sweep, base=self.initial))
 
     def exit_cleanly_on(self, *signals: int) -> None:
         """A hangup of the terminal or a kill ends the app as ctrl+q would, minus the stop:
@@ -372,10 +379,12 @@ def is_training_screen(screen: Screen) -> bool:
 
 
 def run_app(
-    inspect_model: Path | None = None, data_dir: str | None = None, attach: Path | None = None
+    inspect_model: Path | None = None, data_dir: str | None = None, attach: Path | None = None,
+    sweep: Path | None = None,
 ) -> int:
     """Open the app: on the inspector when a model file is given, on a live run's training
-    screen when its folder is given, else on the settings; the exit status."""
+    screen when its folder is given, on a sweep's screen when its folder is given, else on the
+    settings; the exit status."""
     try:
         if inspect_model is not None:
             from tui_mnist.tui.screens.inspector import InspectSource
@@ -388,6 +397,8 @@ def run_app(
             folder = RunFolder(attach)
             config, runs_dir = folder.train_config(), folder.runs_dir
             app = MnistApp(initial=config, runs_dir=runs_dir, attach=folder.path)
+        elif sweep is not None:  # <runs dir>/sweeps/<id>
+            app = MnistApp(runs_dir=sweep.parent.parent, sweep=sweep.name)
         else:
             app = MnistApp(initial=TrainConfig(data_dir=data_dir))
     except EngineError as error:

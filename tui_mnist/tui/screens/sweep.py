@@ -5,7 +5,7 @@ against the best validation accuracy (`p` picks which), and Optuna's parameter i
 The newest sweep in the runs directory is shown first; `[` and `]` go to the one before and
 after. The sweep's folder is read (sweeps.snapshot) on a thread worker every RELOAD_SECONDS,
 never on the UI thread. `enter` opens a trial's run as the runs list does (attach to a live
-run, RunReviewScreen for an ended one); `x` stops the sweep (SIGTERM to its process on this
+run, RunReviewScreen for an ended one); `s` stops the sweep (SIGTERM to its process on this
 host, after a confirmation: its trials stop at their next batch); `d` leaves the screen and
 the sweep goes on.
 """
@@ -56,7 +56,7 @@ def descending(value: float | None) -> tuple[bool, float]:
     return value is None, -(value or 0.0)
 
 
-# The orders `s` cycles through, named as the heading shows them ("by best val").
+# The orders `o` cycles through, named as the heading shows them ("by best val").
 ORDERS: dict[str, Callable[[TrialRow], object]] = {
     "best val": lambda t: (*descending(t.value), t.number),
     "trial #": lambda t: t.number,
@@ -209,7 +209,7 @@ class SweepScreen(MnistScreen):
         # Before the table's own enter, so that the footer shows it (a click still selects).
         Binding("enter", "open", "open", priority=True,
                 tooltip="Open the trial's run: attach to it while it trains, else its curves"),
-        Binding("s", "cycle_sort", "sort",
+        Binding("o", "cycle_sort", "order",
                 tooltip="Sort the trials by the next order: best val, trial number, state"),
         Binding("p", "cycle_param", "setting",
                 tooltip="Plot the next searched setting against the best validation accuracy"),
@@ -218,7 +218,7 @@ class SweepScreen(MnistScreen):
                 tooltip="Show the sweep started before this one"),
         Binding("right_square_bracket", "switch(1)", "later sweep", key_display="]", show=False,
                 tooltip="Show the sweep started after this one"),
-        Binding("x", "stop", "stop",
+        Binding("s", "stop", "stop",
                 tooltip="Stop the sweep (asks first): its running trials stop at their next batch"),
         Binding("d", "detach", "detach", tooltip="Leave this screen: the sweep goes on"),
         Binding("n", "new_sweep", "new", tooltip="Start a new sweep: the settings form, with searched fields"),
@@ -398,7 +398,7 @@ class SweepScreen(MnistScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("open", "cycle_sort"):
             return self.snapshot is not None and bool(self.snapshot.trials)
-        if action in ("cycle_param", "stop"):  # x on a sweep that is not running says why
+        if action in ("cycle_param", "stop"):  # s on a sweep that is not running says why
             return self.snapshot is not None
         return True
 
