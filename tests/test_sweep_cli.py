@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +35,8 @@ from optuna.trial import TrialState
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.runs.notes import read_note
 from tui_mnist.runs.store import run_folders
-from tui_mnist.sweeps.folder import SweepSpec
+from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
+from tui_mnist.sweeps.snapshot import SweepSnapshot
 from tui_mnist.sweeps.space import space_from_flags
 from tui_mnist.sweeps.study import make_sampler
 
@@ -308,6 +310,14 @@ def test_a_sweep_runs_on_an_existing_scheduler_and_worker(env, tmp_path):
 
         result = tui_mnist("sweep", *TINY, "--lr", "0.05..0.5:log", "--pruner", "none",
                            "--trials", "2", "--scheduler", address, env=env)
+        assert result.returncode == 0, result.stderr
+        # Watched from a machine without the journal (no shared disk): through the scheduler.
+        elsewhere = tmp_path / "elsewhere" / "sweeps" / the_sweep(env).name
+        elsewhere.mkdir(parents=True)
+        for name in ("sweep.json", "state.json"):
+            shutil.copy(the_sweep(env) / name, elsewhere / name)
+        watched = SweepSnapshot.read(SweepFolder(elsewhere))
+        assert [(row.number, row.state) for row in watched.trials] == [(0, "finished"), (1, "finished")]
     finally:
         for process in reversed(started):
             stop_process(process)

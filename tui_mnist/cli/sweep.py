@@ -94,19 +94,22 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     for param in spec.space.params:
         tell(f"  searching {param.describe()}")
     folder.release_stale_journal_lock()
-    folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(), "started": time.time()})
+    # Kept in every state: the app reads a cluster's sweep through its scheduler.
+    where_kept = {"scheduler": args.scheduler} if args.scheduler else {}
+    folder.write_state({"state": "running", "pid": os.getpid(), "hostname": this_host(), "started": time.time(),
+                        **where_kept})
     try:
         with dask_client(args.workers, args.scheduler) as client:
-            if args.scheduler:
-                tell(f"the sweep's journal is written by the scheduler's process, on its host: {folder.journal_file}")
             run = SweepRun(spec, folder, client, tell)
+            if args.scheduler:
+                tell(f"the sweep's journal is kept by the scheduler's process, on its host: {run.journal}")
             with stopped_by_signals(run):
                 outcome = run.run()
     except KeyboardInterrupt:
-        folder.write_state({"state": "stopped"})
+        folder.write_state({"state": "stopped", **where_kept})
         return EXIT_INTERRUPTED
     except BaseException as error:  # the folder must not claim a sweep that is not running
-        folder.write_state({"state": "failed", "error": str(error)})
+        folder.write_state({"state": "failed", "error": str(error), **where_kept})
         raise
     if outcome.best is not None:
         for line in best_table(outcome.trials):
@@ -117,7 +120,7 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     else:
         tell("no trial finished")
     state = "stopped" if outcome.stopped else "finished"
-    folder.write_state({"state": state, "ended": outcome.ended})
+    folder.write_state({"state": state, "ended": outcome.ended, **where_kept})
     tell(f"{state}: {outcome.ended} of {spec.trials} trials ended")
     # A spent budget is the sweep's end as asked; a signal is not.
     return EXIT_INTERRUPTED if run.stop_requested and outcome.ended < spec.trials else 0

@@ -30,7 +30,7 @@ from optuna_integration import DaskStorage
 from tui_mnist.runs import RunError
 from tui_mnist.sweeps.counting import counts, replaced
 from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
-from tui_mnist.sweeps.study import TrialWorkers, journal_storage, open_study
+from tui_mnist.sweeps.study import TrialWorkers, keep_journal, open_study, storage_name
 from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_accuracy
 
 CONNECT_TIMEOUT = 8.0  # seconds: with the start-up, an unreachable scheduler is named within 10
@@ -110,7 +110,9 @@ class SweepRun:
                  say: Callable[[str], None]):
         self.spec, self.folder, self.client, self.say = spec, folder, client, say
         client.register_plugin(TrialWorkers(), name="tui-mnist-trial-workers")
-        self.storage = DaskStorage(journal_storage(folder.journal_file), client=client)
+        # The journal is opened by the scheduler, where its disk is (keep_journal).
+        self.journal = client.run_on_scheduler(keep_journal, wanted=str(folder.journal_file), sweep_id=spec.id)
+        self.storage = DaskStorage(name=storage_name(spec.id), client=client, register=False)
         self.study = open_study(spec, self.storage)
         self.stop_event = distributed.Event(stop_event_name(spec.id), client=client)
         self.stop_event.clear()  # a resumed sweep: the stop of its earlier turn is over

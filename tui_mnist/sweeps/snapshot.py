@@ -28,6 +28,8 @@ from tui_mnist.sweeps.folder import STUDY, SWEEP_ID, SweepFolder, SweepSpec
 JOURNAL_NOT_YET = ("starting", "running")
 LOST = "its worker was lost"  # a failed trial with no reason recorded (see runner.trial_line)
 TRIAL_STATES = ("running", "finished", "pruned", "failed", "interrupted", "waiting")
+CONNECT_TIMEOUT = 5.0  # seconds to reach a remote sweep's scheduler
+CLIENTS: dict = {}  # scheduler address -> its distributed.Client, kept between readings
 # Importances need this many finished trials (Optuna's evaluators need two at least).
 IMPORTANCE_AFTER = 2
 
@@ -109,6 +111,8 @@ def read_study(folder: SweepFolder, state: str | None) -> optuna.Study | None:
     journal with no study in it yet). A journal missing from a sweep past its start, or one
     that cannot be read, is a RunError naming it."""
     path = folder.journal_file
+    if not path.exists() and folder.read_state().get("scheduler"):
+        return remote_study(folder.read_state()["scheduler"], folder.id)
     if not path.exists():
         if state is None or state in JOURNAL_NOT_YET:
             return None
@@ -123,6 +127,31 @@ def read_study(folder: SweepFolder, state: str | None) -> optuna.Study | None:
         return optuna.load_study(study_name=STUDY, storage=storage)
     except (OSError, ValueError, KeyError, TypeError) as error:  # JSONDecodeError is a ValueError
         raise RunError(f"{path}: cannot be read ({type(error).__name__}: {error})") from None
+
+
+def remote_study(scheduler: str, sweep_id: str) -> optuna.Study | None:
+    """The sweep's study as its cluster's scheduler keeps it (a sweep whose journal is on the
+    scheduler's host: no shared disk needed to watch it); RunError when it cannot be reached.
+    Dask is imported here only, and one client per scheduler is kept for the next reading."""
+    import distributed
+    from optuna_integration import DaskStorage
+
+    from tui_mnist.sweeps.study import storage_name
+
+    client = CLIENTS.get(scheduler)
+    if client is None or client.status != "running":
+        try:
+            client = CLIENTS[scheduler] = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT,
+                                                             set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise RunError(f"scheduler {scheduler}: cannot be reached to read sweep {sweep_id} ({error})") from None
+    storage = DaskStorage(name=storage_name(sweep_id), client=client, register=False)
+    try:
+        if STUDY not in [study.study_name for study in storage.get_all_studies()]:
+            return None
+        return optuna.load_study(study_name=STUDY, storage=storage)
+    except KeyError:  # the scheduler was restarted: it keeps the sweep no more
+        raise RunError(f"scheduler {scheduler}: no longer holds sweep {sweep_id}") from None
 
 
 def trial_row(trial: FrozenTrial, again: set[int]) -> TrialRow:

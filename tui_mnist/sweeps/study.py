@@ -59,6 +59,26 @@ def journal_storage(path: Path) -> JournalStorage:
     return JournalStorage(JournalFileBackend(str(path)))
 
 
+def storage_name(sweep_id: str) -> str:
+    """The name the sweep's storage has on the scheduler: the app asks for it by this name."""
+    return f"tui-mnist-{sweep_id}"
+
+
+def keep_journal(dask_scheduler, wanted: str, sweep_id: str) -> str:
+    """Runs in the scheduler's process (client.run_on_scheduler): keep the sweep's journal at
+    `wanted` (the sweep folder's, where the scheduler shares this machine's disk), else in the
+    scheduler's own data directory; registers it as the sweep's storage and returns its path."""
+    from optuna_integration.dask.dask import _register_with_scheduler
+    from platformdirs import user_data_dir
+
+    path = Path(wanted)
+    if not path.parent.is_dir():
+        path = Path(user_data_dir("tui-mnist")) / "sweeps" / sweep_id / path.name
+        path.parent.mkdir(parents=True, exist_ok=True)
+    _register_with_scheduler(dask_scheduler, journal_storage(path), storage_name(sweep_id))
+    return str(path)
+
+
 def trial_seed(sweep_seed: int, index: int) -> int:
     """Trial `index`'s sampler seed, mixed (SeedSequence) from the sweep's: consecutive plain
     seeds start Mersenne Twister streams that can look alike (seeds 0 and 3 both first draw
