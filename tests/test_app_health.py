@@ -44,6 +44,10 @@ async def at_epoch(pilot, epoch: int, of: int) -> HealthScreen:
             and shown_text(screen, "#figures").strip() != ""
             and "reading" not in shown_text(screen, "#figures")
             and all(chart.drawn for chart in screen.query(Chart))
+            # Every kept record read for the charts (on a thread: maybe after the shown one).
+            and set(screen.kept) <= set(screen.history) | set(screen.unreadable_epochs)
+            and all(list(series.xs) == sorted(set(screen.kept) & set(screen.history))
+                    for series in screen.plotted.get("weight norm", []))
         ) and screen
 
     return await until(pilot, ready, what=f"the health view at epoch {epoch} of {of}")

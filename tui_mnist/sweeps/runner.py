@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,12 +43,22 @@ def usable_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def reachable(address: str) -> None:
+    """A TCP scheduler that refuses the connection says so at once (Dask would retry until its
+    timeout); OSError otherwise. Other protocols are left to Dask."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme in ("", "tcp") and ":" in rest:
+        host, _, port = rest.rpartition(":")
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+
+
 @contextlib.contextmanager
 def dask_client(workers: int | None, scheduler: str | None) -> Iterator[distributed.Client]:
     """A client of the scheduler at `scheduler`, or of a local cluster of `workers` processes
     (default: one per usable core), each with one thread (and one BLAS thread)."""
     if scheduler:
         try:
+            reachable(scheduler)
             client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as error:
             raise RunError(f"scheduler {scheduler}: cannot connect ({error})") from None
