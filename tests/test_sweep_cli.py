@@ -405,3 +405,32 @@ def test_a_resumed_sweep_writes_nothing_on_stderr(killed_and_resumed):
     _, _, result = killed_and_resumed
     assert result.returncode == 0
     assert result.stderr == ""
+
+
+def test_ctrl_c_stops_the_running_trial_at_its_next_batch_and_marks_it(tmp_path, small_data):
+    """ctrl+c reaches the terminal's whole process group (the sweep and its local workers): the
+    trial in training ends interrupted, soon, and a resume runs its settings again."""
+    env = environment(tmp_path, small_data)
+    log = (tmp_path / "sweep.out").open("w")
+    sweep = subprocess.Popen(
+        [*TUI_MNIST, "sweep", "--hidden", "8", "--epochs", "50", "--val", "1000", "--batch-size", "1",
+         "--lr", "0.001..0.01:log", "--pruner", "none", "--trials", "2", "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        folder = wait_for(lambda: sweep_folders(env) and sweep_folders(env)[0], what="the sweep's folder")
+        wait_for(lambda: [t for t in trials_so_far(folder) if t.intermediate_values],
+                 what="a trial with an epoch done")
+        os.killpg(sweep.pid, signal.SIGINT)
+        # 50 epochs take 10 s: stopping at the next batch ends the sweep long before.
+        assert sweep.wait(timeout=30) == 130
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+        log.close()
+    printed = (tmp_path / "sweep.out").read_text()
+    assert "stopping (ctrl+c): running trials stop at their next batch" in printed
+    (stopped,) = study_of(folder).get_trials()
+    assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"] is True
+    assert len(stopped.intermediate_values) < 50
+    assert json.loads((folder / "state.json").read_text())["state"] == "stopped"

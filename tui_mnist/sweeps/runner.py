@@ -105,6 +105,16 @@ def best_table(trials: list[FrozenTrial]) -> list[str]:
     return lines
 
 
+def lost(running: list[FrozenTrial], now: float) -> list[FrozenTrial]:
+    """The running trials whose worker died: no "alive" stamp (trial.Watcher) for LOST_AFTER
+    seconds, or none since they started that long ago."""
+    def last_sign(trial: FrozenTrial) -> float:
+        started = trial.datetime_start.timestamp() if trial.datetime_start else now
+        return trial.user_attrs.get("alive", started)
+
+    return [trial for trial in running if now - last_sign(trial) > LOST_AFTER]
+
+
 @dataclass
 class Outcome:
     trials: list[FrozenTrial]  # every trial in the sweep's storage
@@ -172,12 +182,9 @@ class SweepRun:
             self.next_index += 1
 
     def mark_lost(self) -> None:
-        now = time.time()
-        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            alive = trial.user_attrs.get("alive", trial.datetime_start.timestamp() if trial.datetime_start else now)
-            if now - alive > LOST_AFTER:
-                self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
-                self.say(f"trial {trial.number:>3}  lost its worker (silent for {LOST_AFTER:.0f} s): failed")
+        for trial in lost(self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)), time.time()):
+            self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            self.say(f"trial {trial.number:>3}  lost its worker (silent for {LOST_AFTER:.0f} s): failed")
 
     def collect(self, timeout: float) -> None:
         done, _ = distributed.wait(list(self.in_flight), timeout=timeout, return_when="FIRST_COMPLETED")
