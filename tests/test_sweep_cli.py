@@ -434,3 +434,25 @@ def test_ctrl_c_stops_the_running_trial_at_its_next_batch_and_marks_it(tmp_path,
     assert stopped.state == TrialState.FAIL and stopped.user_attrs["interrupted"] is True
     assert len(stopped.intermediate_values) < 50
     assert json.loads((folder / "state.json").read_text())["state"] == "stopped"
+
+
+def test_a_closed_terminal_leaves_the_sweep_going_and_its_lines_in_its_log(tmp_path, small_data):
+    """The terminal's hangup reaches the sweep and its local workers: it goes on to its end."""
+    env = environment(tmp_path, small_data)
+    sweep = subprocess.Popen(
+        [*TUI_MNIST, "sweep", *TINY, "--lr", "0.05..0.5:log", "--pruner", "none", "--trials", "3",
+         "--workers", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        folder = wait_for(lambda: sweep_folders(env) and sweep_folders(env)[0], what="the sweep's folder")
+        wait_for(lambda: trials_so_far(folder), what="a first trial")
+        os.killpg(sweep.pid, signal.SIGHUP)
+        sweep.stdout.close()  # the terminal is gone: nobody reads
+        assert sweep.wait(timeout=60) == 0
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+    log = (folder / "sweep.log").read_text()
+    assert "finished: 3 of 3 trials ended" in log
+    assert len(TRIAL_LINE.findall(log)) == 3

@@ -46,13 +46,15 @@ quiet()
 
 class TrialWorkers(WorkerPlugin):
     """On every worker of the cluster, those that join later included: `quiet`, and deaf to
-    SIGINT. A local cluster's workers share the terminal's process group, so ctrl+c reaches
-    them too; the sweep stops their trials itself, at their next batch."""
+    SIGINT and SIGHUP. A local cluster's workers share the terminal's process group, so ctrl+c
+    and the terminal's hangup reach them too: the sweep stops their trials itself, at their
+    next batch, and a closed terminal does not stop a sweep."""
 
     def setup(self, worker) -> None:
         quiet()
         with contextlib.suppress(ValueError):  # not the worker's main thread: nothing to do
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def journal_storage(path: Path) -> JournalStorage:
