@@ -248,6 +248,16 @@ def test_a_diverging_trial_fails_with_its_message_and_the_sweep_goes_on(env):
     assert f"best: trial 1, val {100 * trials[1].value:.2f}%" in result.stdout
 
 
+def test_a_trial_the_memory_guard_refuses_fails_with_its_message_and_the_sweep_goes_on(env):
+    result = tui_mnist("sweep", *TINY, "--hidden", "8|3000000", "--sampler", "grid", "--pruner", "none",
+                       "--trials", "2", "--workers", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    by_width = {t.params["hidden"]: t for t in study_of(the_sweep(env)).get_trials()}
+    assert by_width["8"].state == TrialState.COMPLETE
+    assert by_width["3000000"].state == TrialState.FAIL
+    assert "more than the" in by_width["3000000"].user_attrs["error"]  # the guard's own words
+
+
 def test_a_spent_budget_ends_the_sweep_with_exit_0_and_its_running_trials_interrupted(env):
     # A thousand trials on one worker cannot all end in 2 s: the budget stops the sweep.
     result = tui_mnist("sweep", *TINY, "--lr", "0.01..0.3", "--trials", "1000", "--workers", "1",

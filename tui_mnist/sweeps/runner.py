@@ -36,6 +36,7 @@ from tui_mnist.sweeps.trial import LOST_AFTER, run_trial, stop_event_name, test_
 
 CONNECT_TIMEOUT = 8.0  # seconds: with the start-up, an unreachable scheduler is named within 10
 POLL = 0.5  # seconds between looks at the trials in flight
+NO_WORKERS_AFTER = 60.0  # seconds a cluster may go without a worker before the sweep stops
 BEST_SHOWN = 5
 
 
@@ -202,11 +203,22 @@ class SweepRun:
         self.recover()
         started = time.monotonic()
         budget = self.spec.budget
+        workers_seen = time.monotonic()
         while True:
             if self.stop_requested:
                 self.stop(self.stop_requested)
             if budget is not None and time.monotonic() - started > budget:
                 self.stop(f"the budget of {budget:g} s is spent")
+            if self.client.nthreads():
+                workers_seen = time.monotonic()
+            elif time.monotonic() - workers_seen > NO_WORKERS_AFTER:
+                # Tasks would wait for a worker for ever: they are dropped, and their trials,
+                # if begun, are failed as lost workers' are.
+                self.stop(f"no worker left for {NO_WORKERS_AFTER:.0f} s")
+                self.client.cancel(list(self.in_flight))
+                self.in_flight.clear()
+                for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                    self.study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
             self.fill()
             if not self.in_flight:
                 break
@@ -217,7 +229,7 @@ class SweepRun:
         finished = [t for t in trials if t.state == TrialState.COMPLETE]
         best = max(finished, key=lambda t: t.value) if finished else None
         test_acc = None
-        if best is not None and "run" in best.user_attrs:
+        if best is not None and "run" in best.user_attrs and self.client.nthreads():
             test_acc = self.client.submit(test_accuracy, self.spec.runs_dir, best.user_attrs["run"],
                                           pure=False).result()
         return Outcome(trials, self.ended(), self.stopping, best, test_acc)
