@@ -419,7 +419,7 @@ def test_a_resumed_sweep_writes_nothing_on_stderr(killed_and_resumed):
 
 def test_ctrl_c_stops_the_running_trial_at_its_next_batch_and_marks_it(tmp_path, small_data):
     """ctrl+c reaches the terminal's whole process group (the sweep and its local workers): the
-    trial in training ends interrupted, soon, and a resume runs its settings again."""
+    trial in training ends interrupted, at its next batch, and the sweep stopped (exit 130)."""
     env = environment(tmp_path, small_data)
     log = (tmp_path / "sweep.out").open("w")
     sweep = subprocess.Popen(

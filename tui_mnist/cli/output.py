@@ -4,7 +4,10 @@ exit codes."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -41,3 +44,15 @@ def drop_output(*_signal) -> None:
     os.dup2(sink, 1)
     os.dup2(sink, 2)
     os.close(sink)
+
+
+@contextmanager
+def handling(handlers: dict[int, Callable]) -> Iterator[None]:
+    """These signal handlers (signal number: handler) while inside; the previous ones after."""
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+

@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say
+from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, handling, run_guarded, say
 
 
 def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -126,8 +124,7 @@ def run_sweep(folder, spec, args: argparse.Namespace) -> int:
     return EXIT_INTERRUPTED if run.stop_requested and outcome.ended < spec.trials else 0
 
 
-@contextmanager
-def stopped_by_signals(run) -> Iterator[None]:
+def stopped_by_signals(run):
     """The first ctrl+c or SIGTERM asks the sweep to stop (its loop acts on it: a signal
     handler must not talk to Dask); a second one interrupts at once. SIGHUP (the terminal gone)
     drops the output: the sweep goes on, its lines in sweep.log."""
@@ -137,10 +134,4 @@ def stopped_by_signals(run) -> Iterator[None]:
             raise KeyboardInterrupt
         run.stop_requested = "ctrl+c" if signum == signal.SIGINT else signal.Signals(signum).name
 
-    handlers = {signal.SIGINT: stop, signal.SIGTERM: stop, signal.SIGHUP: drop_output}
-    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    return handling({signal.SIGINT: stop, signal.SIGTERM: stop, signal.SIGHUP: drop_output})

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 from tui_mnist.cli.lines import ProgressBar, epoch_line, final_line
-from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, run_guarded, say, warn
+from tui_mnist.cli.output import EXIT_ERROR, EXIT_INTERRUPTED, drop_output, handling, run_guarded, say, warn
 from tui_mnist.cli.parser import config_from_args, typed_settings
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.engine.threads import pool_threads, set_blas_threads
@@ -138,16 +138,9 @@ class _Interrupts:
         # Not here: a signal handler may run while the training thread holds the controls' lock.
         threading.Thread(target=self.host.stop, daemon=True).start()
 
-    @contextmanager
-    def installed(self) -> Iterator[None]:
+    def installed(self):
         """These handlers (and SIGHUP dropping the output) while inside; the previous ones after."""
-        handlers = {signal.SIGINT: self, signal.SIGTERM: self, signal.SIGHUP: drop_output}
-        previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
-        try:
-            yield
-        finally:
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
+        return handling({signal.SIGINT: self, signal.SIGTERM: self, signal.SIGHUP: drop_output})
 
 
 def _save_model(path: Path, trainer, finished: RunFinished) -> None:
