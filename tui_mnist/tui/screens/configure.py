@@ -188,7 +188,7 @@ class ConfigureScreen(Screen):
         # Not focusable itself: tab goes straight to the fields, and focus scrolls them into view.
         with VerticalScroll(id="form", can_focus=False):
             with Horizontal(id="presets"):
-                yield Label("Configure a run · presets:")
+                yield Label(f"{self.TITLE} · presets:")
                 for number, name in enumerate(PRESETS, start=1):
                     yield Button(f"{number} {name}", id=f"preset-{name}", compact=True)
             with Horizontal(id="columns"):

@@ -37,7 +37,8 @@ OPTION_HELP = {
 
 
 class SweepSettingsScreen(ConfigureScreen):
-    TITLE = "Configure a sweep"
+    TITLE = "Configure a sweep (a|b, a..b)"
+    CSS_PATH = ["configure.tcss", "sweep_settings.tcss"]
     BINDINGS = [Binding("escape", "back", "back", tooltip="Back, starting no sweep")]
     ESCAPABLE = {*ConfigureScreen.ESCAPABLE, *OPTION_HELP}  # esc there: to the presets first
 
@@ -47,7 +48,6 @@ class SweepSettingsScreen(ConfigureScreen):
         self.options: dict[str, object] = {"trials": DEFAULT_TRIALS, "budget": None,
                                            "sampler": "tpe", "pruner": "halving"}
         super().__init__(initial, **kwargs)
-        self.sub_title = "searched: a|b choices, a..b ranges (a..b:log)"
 
     # --- the fields: all text -----------------------------------------------------------------
 
@@ -64,7 +64,7 @@ class SweepSettingsScreen(ConfigureScreen):
         with Horizontal(id="sweep-options"):
             yield Label("trials", classes="label")
             yield Input(str(DEFAULT_TRIALS), id="trials", compact=True)
-            yield Label("budget s", classes="label")
+            yield Label("budget", classes="label")
             yield Input("", id="budget", placeholder="none", compact=True)
             yield Label("sampler", classes="label")
             yield Select([(name, name) for name in SAMPLERS], value="tpe", allow_blank=False,
