@@ -199,5 +199,6 @@ async def test_save_model_into_a_missing_folder_is_a_user_error(tmp_path):
     await session.start(CONFIG)
     await asyncio.wait_for(collect(session), timeout=PATIENCE)
     path = tmp_path / "no" / "such" / "model.npz"
-    with pytest.raises(ModelFileError, match=re.escape(f"{path}: cannot write (No such file")):
+    expected = f"{path}: cannot write (the folder {path.parent} does not exist)"
+    with pytest.raises(ModelFileError, match=re.escape(expected)):
         await session.save_model(path)

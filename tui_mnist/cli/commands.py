@@ -34,6 +34,7 @@ def list_runs_command(runs_dir: str | None, as_json: bool, delete: str | None = 
 
 
 def export_command(args: argparse.Namespace) -> int:
+    from tui_mnist.engine.files import output_path
     from tui_mnist.runs.export import export_model, write_metrics_csv
     from tui_mnist.runs.store import find_run, resolve_runs_dir
 
@@ -41,7 +42,7 @@ def export_command(args: argparse.Namespace) -> int:
     if args.csv == "-":
         write_metrics_csv(folder, sys.stdout)
     elif args.csv:
-        with open(args.csv, "w", encoding="utf-8", newline="") as stream:
+        with output_path(args.csv, stream=True).open("w", encoding="utf-8", newline="") as stream:
             rows = write_metrics_csv(folder, stream)
         print(f"{rows} epochs written to {args.csv}", file=sys.stderr)
     else:

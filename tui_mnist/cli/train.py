@@ -23,7 +23,7 @@ from tui_mnist.live.events import Batches, Event
 
 def train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """Decide what to train from JSON alone, fix the BLAS threads, then train."""
-    from tui_mnist.engine.errors import ConfigError, EngineError
+    from tui_mnist.engine.errors import ConfigError, EngineError, OutputPathError
     from tui_mnist.runs.resume import plan_resume
     from tui_mnist.runs.store import find_run, resolve_runs_dir
 
@@ -39,13 +39,24 @@ def train_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
             config = target.config
         else:
             target = config = config_from_args(args).validated()
-    except ConfigError as error:
+        check_outputs(args)
+    except (ConfigError, OutputPathError) as error:
         parser.error(str(error))
     except EngineError as error:
         print(f"tui-mnist: {error}", file=sys.stderr)
         return EXIT_ERROR
     set_blas_threads(pool_threads(config.threads))
     return run_guarded(lambda: _train(target, runs_dir, args))
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """The files the run will write can be written, before any work (OutputPathError)."""
+    from tui_mnist.engine.files import output_path
+
+    if args.save is not None:
+        output_path(args.save)
+    if args.metrics is not None:
+        output_path(args.metrics, stream=True)
 
 
 def _train(target, runs_dir: Path, args: argparse.Namespace) -> int:
@@ -113,7 +124,9 @@ def _metrics_writer(path: Path | None) -> Iterator[Callable[[Event], None]]:
     if path is None:
         yield lambda event: None
         return
-    with path.open("w", encoding="utf-8") as stream:
+    from tui_mnist.engine.files import output_path
+
+    with output_path(path, stream=True).open("w", encoding="utf-8") as stream:
 
         def write(event: Event) -> None:
             if isinstance(event, (EpochProgress, RunFinished)):

@@ -23,3 +23,9 @@ class TrainingDiverged(EngineError):
 
 class MemoryGuardError(EngineError):
     """The requested network would not fit in memory."""
+
+
+class OutputPathError(EngineError):
+    """A file to write would replace something that is not a regular file, or has no folder
+    that can be written."""
+

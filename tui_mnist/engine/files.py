@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from tui_mnist.engine.errors import ModelFileError
+from tui_mnist.engine.errors import ModelFileError, OutputPathError
 
 META_KEY = "__meta__"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -31,13 +32,47 @@ def _umask() -> int:
     return 0o022
 
 
+KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
+         stat.S_IFDIR: "a directory", stat.S_IFSOCK: "a socket"}
+STREAMS = (stat.S_IFCHR, stat.S_IFIFO)  # written into, not replaced: a stream may go there
+
+
+def output_path(path: str | Path, stream: bool = False) -> Path:
+    """Where writing the file `path` goes: `path` itself when it is absent or a regular file,
+    the regular file a symlink leads to (written in that file's own folder, the link kept).
+    Anything else (a device such as /dev/null, a FIFO, a directory, a socket) is never replaced
+    by a file; a `stream` (lines written into an open file, /dev/stdout or a FIFO included) may
+    go into a character device or a FIFO. A folder that does not exist or cannot be written is
+    named before any work. An OutputPathError naming `path` otherwise."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode  # of what a link leads to
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise OutputPathError(f"{path}: cannot write ({error.strerror or error})") from None
+    if mode is not None and not stat.S_ISREG(mode):
+        if stream and stat.S_IFMT(mode) in STREAMS:
+            return path  # opened as given: /dev/stdout leads to no file that could be named
+        kind = KINDS.get(stat.S_IFMT(mode), "not a regular file")
+        raise OutputPathError(f"{path}: is {kind}, not a file: it is not replaced")
+    real = path.resolve() if path.is_symlink() else path
+    folder = real.parent
+    if not folder.is_dir():
+        raise OutputPathError(f"{path}: cannot write (the folder {folder} does not exist)")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{path}: cannot write (the folder {folder} is not writable)")
+    return real
+
+
 def write_atomically(
     path: Path, write: Callable[[BinaryIO], object], private: bool = False
 ) -> None:
-    """Write through a temporary file in the same folder, then rename over `path`:
-    a reader sees the old file or the new one, never half of one. A private file is readable
-    by its owner only; otherwise it gets the mode a plain open() would give it."""
-    path = Path(path)
+    """Write through a temporary file in the same folder, then rename over `path` (see
+    output_path: never over what is not a regular file): a reader sees the old file or the new
+    one, never half of one. A private file is readable by its owner only; otherwise it gets the
+    mode a plain open() would give it."""
+    path = output_path(path)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     if not private:  # mkstemp's files start as 0600
         os.fchmod(handle, 0o666 & ~_umask())

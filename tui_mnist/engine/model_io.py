@@ -9,7 +9,7 @@ import numpy as np
 
 from tui_mnist.engine.activations import ACTIVATIONS
 from tui_mnist.engine.data import Normalizer
-from tui_mnist.engine.errors import ModelFileError
+from tui_mnist.engine.errors import ModelFileError, OutputPathError
 from tui_mnist.engine.files import load_versioned_bundle, save_bundle
 from tui_mnist.engine.network import DTYPES, Network
 
@@ -52,6 +52,8 @@ def save_model(
     }
     try:
         save_bundle(Path(path), network_arrays(network), meta)
+    except OutputPathError as error:
+        raise ModelFileError(str(error)) from None
     except OSError as error:
         raise ModelFileError(f"{path}: cannot write ({error.strerror or error})") from None
 
