@@ -25,7 +25,7 @@ from pathlib import Path
 
 import _bench
 
-from tui_mnist.sweeps.runner import usable_cores
+from tui_mnist.engine.threads import usable_cores
 
 TRIAL_FLAGS = ["--hidden", "128", "--epochs", "3", "--batch-size", "128"]
 GOAL_SPEEDUP = 1.6

@@ -26,7 +26,8 @@ from textual.widgets import DataTable
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import this_host
-from tui_mnist.sweeps.snapshot import SweepSnapshot, list_sweeps
+from tui_mnist.sweeps.folder import list_sweeps
+from tui_mnist.sweeps.snapshot import SweepSnapshot
 from tui_mnist.tui.screens.runs import RunsScreen
 from tui_mnist.tui.screens.sweep import SweepScreen
 from tui_mnist.tui.widgets.chart import Chart

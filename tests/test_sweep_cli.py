@@ -350,6 +350,16 @@ def group_gone(group: int) -> bool:
     return False
 
 
+def slow_sweep(env: dict, log, epochs: int, trials: int) -> subprocess.Popen:
+    """A sweep on 1 worker, in a session of its own (as a terminal's job: a process group to
+    signal), of single-image batches (an epoch of 2000 takes about 0.2 s), writing to `log`."""
+    return subprocess.Popen(
+        [*TUI_MNIST, "sweep", "--hidden", "8", "--epochs", str(epochs), "--val", "1000", "--batch-size", "1",
+         "--lr", "0.001..0.01:log", "--pruner", "none", "--trials", str(trials), "--workers", "1"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def killed_and_resumed(tmp_path_factory, small_data):
     """A 4-trial sweep on 1 worker, killed with its whole process group (the sweep, its local
@@ -360,11 +370,7 @@ def killed_and_resumed(tmp_path_factory, small_data):
     root = tmp_path_factory.mktemp("killed")
     env = environment(root, small_data)
     log = (root / "killed.out").open("w")
-    sweep = subprocess.Popen(
-        [*TUI_MNIST, "sweep", "--hidden", "8", "--epochs", "5", "--val", "1000", "--batch-size", "1",
-         "--lr", "0.001..0.01:log", "--pruner", "none", "--trials", "4", "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    sweep = slow_sweep(env, log, epochs=5, trials=4)
     try:
         folder = wait_for(lambda: sweep_folders(env) and sweep_folders(env)[0], what="the sweep's folder")
 
@@ -422,11 +428,7 @@ def test_ctrl_c_stops_the_running_trial_at_its_next_batch_and_marks_it(tmp_path,
     trial in training ends interrupted, at its next batch, and the sweep stopped (exit 130)."""
     env = environment(tmp_path, small_data)
     log = (tmp_path / "sweep.out").open("w")
-    sweep = subprocess.Popen(
-        [*TUI_MNIST, "sweep", "--hidden", "8", "--epochs", "50", "--val", "1000", "--batch-size", "1",
-         "--lr", "0.001..0.01:log", "--pruner", "none", "--trials", "2", "--workers", "1"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    sweep = slow_sweep(env, log, epochs=50, trials=2)
     try:
         folder = wait_for(lambda: sweep_folders(env) and sweep_folders(env)[0], what="the sweep's folder")
         wait_for(lambda: [t for t in trials_so_far(folder) if t.intermediate_values],

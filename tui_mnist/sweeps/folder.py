@@ -7,6 +7,7 @@ Stdlib and engine only: the CLI reads and writes these before anything heavy is 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,15 +160,34 @@ def sweeps_dir(runs_dir: Path) -> Path:
     return path
 
 
+def list_sweeps(runs_dir: Path) -> list[SweepFolder]:
+    """The sweeps in `runs_dir`, oldest first (ids sort by start time to the second; within a
+    second, by when their sweep.json was written). Creates nothing."""
+    parent = Path(runs_dir) / "sweeps"
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    folders = [SweepFolder(parent / name) for name in names if SWEEP_ID.fullmatch(name)]
+
+    def written(folder: SweepFolder) -> float:
+        try:
+            return folder.spec_file.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(folders, key=lambda folder: (folder.id[:len("sweep-20250101-000000")], written(folder)))
+
+
 def find_sweep(runs_dir: Path, reference: str) -> SweepFolder:
     """A sweep by its id, any unique part of one, or "last"; RunError says why not."""
-    folders = sorted(p for p in sweeps_dir(runs_dir).iterdir() if SWEEP_ID.fullmatch(p.name))
+    folders = list_sweeps(runs_dir)
     if reference == "last":
         matches = folders[-1:]
     else:
-        matches = [p for p in folders if reference in p.name]
+        matches = [folder for folder in folders if reference in folder.id]
     if not matches:
         raise RunError(f"no sweep matches {reference!r} in {sweeps_dir(runs_dir)}")
     if len(matches) > 1:
         raise RunError(f"{reference!r} matches {len(matches)} sweeps: give more of the id")
-    return SweepFolder(matches[0])
+    return matches[0]

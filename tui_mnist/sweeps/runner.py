@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ import distributed
 from optuna.trial import FrozenTrial, TrialState
 from optuna_integration import DaskStorage
 
+from tui_mnist.engine.threads import usable_cores
 from tui_mnist.runs import RunError
 from tui_mnist.sweeps.counting import counts, replaced
 from tui_mnist.sweeps.folder import SweepFolder, SweepSpec
@@ -38,10 +38,6 @@ CONNECT_TIMEOUT = 8.0  # seconds: with the start-up, an unreachable scheduler is
 POLL = 0.5  # seconds between looks at the trials in flight
 NO_WORKERS_AFTER = 60.0  # seconds a cluster may go without a worker before the sweep stops
 BEST_SHOWN = 5
-
-
-def usable_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def reachable(address: str) -> None:

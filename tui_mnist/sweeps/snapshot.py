@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import optuna
 from optuna.storages import JournalStorage
@@ -22,7 +21,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import this_host
 from tui_mnist.sweeps.counting import interrupted, replaced
-from tui_mnist.sweeps.folder import STUDY, SWEEP_ID, SweepFolder, SweepSpec
+from tui_mnist.sweeps.folder import STUDY, SweepFolder, SweepSpec
 
 # A sweep may be this far into its start with no journal yet (the cluster starting).
 JOURNAL_NOT_YET = ("starting", "running")
@@ -198,22 +197,3 @@ def importances(study: optuna.Study) -> dict[str, float]:
     # Largest first; ties (settings that moved together) by name: Optuna's order for them varies.
     ranked = sorted(found.items(), key=lambda item: (-round(float(item[1]), 9), item[0]))
     return {name: float(share) for name, share in ranked}
-
-
-def list_sweeps(runs_dir: Path) -> list[SweepFolder]:
-    """The sweeps in `runs_dir`, oldest first (ids sort by start time to the second; within a
-    second, by when their sweep.json was written). Creates nothing."""
-    parent = Path(runs_dir) / "sweeps"
-    try:
-        names = os.listdir(parent)
-    except OSError:
-        return []
-    folders = [SweepFolder(parent / name) for name in names if SWEEP_ID.fullmatch(name)]
-
-    def written(folder: SweepFolder) -> float:
-        try:
-            return folder.spec_file.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    return sorted(folders, key=lambda folder: (folder.id[:len("sweep-20250101-000000")], written(folder)))

@@ -265,7 +265,8 @@ class SweepScreen(MnistScreen):
     def read_sweep(self, asked: str | None) -> Reading:
         """The sweeps in the runs directory and the one asked for (the newest if None, or if it
         is gone), read from its folder (off the UI thread: the journal may be long)."""
-        from tui_mnist.sweeps.snapshot import SweepSnapshot, list_sweeps
+        from tui_mnist.sweeps.folder import list_sweeps
+        from tui_mnist.sweeps.snapshot import SweepSnapshot
 
         folders = list_sweeps(self.runs_dir)
         ids = tuple(folder.id for folder in folders)
