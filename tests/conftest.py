@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from threadpoolctl import threadpool_limits
 
 from tui_mnist.engine.data import Dataset, RawData, load_raw, split
@@ -31,6 +32,14 @@ def pytest_configure(config):
     if config.getoption("--snapshot-report") == "snapshot_report.html":
         config.option.snapshot_report = str(Path(tempfile.gettempdir()) / "tui-mnist-snapshot-report.html")
 
+
+# Property tests keep no example database (it would be a .hypothesis folder in the checkout) and
+# a fixed number of examples, so the suite's time does not depend on the machine's speed.
+settings.register_profile(
+    "tui-mnist", database=None, max_examples=60, deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("tui-mnist")
 
 ROOT = Path(__file__).resolve().parent.parent
 BYTECODE_AND_INSTALL = ("__pycache__", ".git", "tui_mnist.egg-info")
