@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import tempfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -33,8 +35,10 @@ def pytest_configure(config):
         config.option.snapshot_report = str(Path(tempfile.gettempdir()) / "tui-mnist-snapshot-report.html")
 
 
-# Property tests keep no example database (it would be a .hypothesis folder in the checkout) and
-# a fixed number of examples, so the suite's time does not depend on the machine's speed.
+# Property tests keep no example database and a fixed number of examples, so the suite's time
+# does not depend on the machine's speed. What Hypothesis still caches (the constants it finds in
+# the code) goes to the temporary folder, not to a .hypothesis folder in the checkout.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "tui-mnist-hypothesis"))
 settings.register_profile(
     "tui-mnist", database=None, max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -155,3 +159,99 @@ def runs_env(tmp_path, monkeypatch, small_data) -> dict:
         if is_live(folder):
             with contextlib.suppress(RunError):
                 RunClient(folder.path).stop()
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """`with peak_memory:` traces the block's allocations (tracemalloc, which also sees NumPy's
+    arrays); `peak_memory.bytes` is then the most the block held at once, even if it raised."""
+
+    bytes = 0
+
+    def __enter__(self) -> PeakMemory:
+        tracemalloc.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.bytes = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+
+
+@pytest.fixture
+def peak_memory() -> PeakMemory:
+    return PeakMemory()
+
+
+# --- tui-mnist serve -----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """A `tui-mnist serve` in a subprocess: the URL it printed (token included), the runs
+    directory of the apps it starts, and the file holding what it printed."""
+
+    process: object  # subprocess.Popen
+    url: str
+    runs_dir: Path
+    output: Path
+
+    @property
+    def origin(self) -> str:
+        """http://127.0.0.1:PORT"""
+        return self.url.split("/?", 1)[0]
+
+    def stop(self) -> int:
+        """ctrl+c, as in a terminal (but to the server alone); its exit status."""
+        return interrupt(self.process)
+
+
+def interrupt(process) -> int:
+    import signal
+
+    from fakes import PATIENCE
+
+    process.send_signal(signal.SIGINT)
+    return process.wait(PATIENCE)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`tui-mnist serve --port 0` with runs and caches of its own, its tabs training on the
+    shipped MNIST (the app's default settings hold out 5000 images: more than small_data has).
+    Afterwards the server is stopped if a test has not stopped it, and so is every run it
+    started that is still live: nothing outlives the module."""
+    import re
+    import subprocess
+
+    from fakes import TUI_MNIST, environment, wait_for
+
+    root = tmp_path_factory.mktemp("served")
+    env = environment(root, shipped_data_dir())
+    output = root / "output.txt"
+    with output.open("w") as sink:
+        process = subprocess.Popen([*TUI_MNIST, "serve", "--port", "0"], env=env, stdout=sink, stderr=sink)
+
+    def printed_url():
+        return re.search(r"open (http://\S+)", output.read_text()) or process.poll() is not None
+
+    try:
+        found = wait_for(printed_url, what="the URL `tui-mnist serve` prints")
+        assert found is not True, output.read_text()
+        yield Served(process, found.group(1), Path(env["TUI_MNIST_RUNS"]), output)
+    finally:
+        if process.poll() is None:
+            interrupt(process)
+        for folder in run_folders(Path(env["TUI_MNIST_RUNS"])):
+            wait_for(lambda folder=folder: not is_live(folder) or stopped(folder), what=f"run {folder.id} to stop")
+            wait_for(lambda folder=folder: not is_live(folder), what=f"run {folder.id} to end")
+
+
+def stopped(folder) -> bool:
+    """Whether the run's trainer took a stop (False while it is starting: no socket yet)."""
+    try:
+        RunClient(folder.path).stop()
+    except RunError:
+        return False
+    return True

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import os
@@ -226,9 +227,15 @@ async def predicted(pilot):
 async def settled(pilot) -> None:
     """Let the screen's thread workers finish (the runs list's reading, the charts' builds) and
     the screen repaint, so that a snapshot shows their results."""
+    from textual.worker import WorkerCancelled
+
     from tui_mnist.tui.widgets.chart import Chart
 
-    await pilot.app.workers.wait_for_complete()
+    for worker in list(pilot.app.workers):
+        # A chart's build is cancelled when a newer one replaces it (an exclusive worker): the
+        # wait for the charts drawn, below, covers that one.
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
     await until(pilot, lambda: all(chart.drawn for chart in pilot.app.screen.query(Chart)),
                 what="the charts drawn")
     await pilot.pause()

@@ -87,7 +87,7 @@ async def test_range_rules_come_from_the_config():
         await retype(pilot, "#dropout", "1")
         problems = shown(app, "#problems")
         assert "learning rate must be a positive number" in problems
-        assert "dropout must be in [0, 1)" in problems
+        assert "dropout must be in [0, 0.95]" in problems
         assert 'epochs: "2.5" is not a whole number' in problems
         assert 'data directory: "gone" is not a directory' in problems
         assert start_disabled(app)

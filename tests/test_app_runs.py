@@ -554,6 +554,8 @@ async def test_the_settings_of_a_run_are_edited_and_run_again(tmp_path):
                            what="the settings form")
         saved = RunFolder(stopped).train_config()
         await until(pilot, lambda: form.assessment.config == saved, what="the run's settings in the form")
+        # The footer draws its keys after the form is filled in (on a busy machine, later).
+        await until(pilot, lambda: footer_keys(form), what="the form's footer")
         assert form.query_one("#hidden", Input).value == "256" and footer_fits(form)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
@@ -665,7 +667,8 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
         dialog, field = await open_note_dialog(pilot)
         assert field.value == ""
         assert f"run {stopped.name}" in dialog.query_one("#ask").border_title
-        await pilot.press(*"wide net #keep", "enter")
+        await paste(pilot, "wide net #keep")  # a paste: a key press waits for a repaint
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
         assert read_json(stopped / "note.json")["note"] == "wide net #keep"
         assert ledger.current().id == stopped.name and ledger.current().note == "wide net #keep"
@@ -680,7 +683,8 @@ async def test_a_note_is_written_in_the_list_and_kept_in_the_run_folder(tmp_path
         assert read_json(stopped / "note.json")["note"] == "wide net #keep"
         assert ledger.current().note == "wide net #keep"
         await open_note_dialog(pilot)  # what is typed goes after the note
-        await pilot.press(*" #more", "enter")
+        await paste(pilot, " #more")
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
 
         await pilot.press("escape")  # leave the list, and open it again
@@ -721,7 +725,8 @@ async def test_a_live_run_takes_a_note_while_it_trains(tmp_path):
         ledger = await open_ledger(pilot)
         assert ledger.current().id == vanished.name and ledger.current().state == "running"
         await open_note_dialog(pilot)
-        await pilot.press(*"still going #watch", "enter")
+        await paste(pilot, "still going #watch")
+        await pilot.press("enter")
         await until(pilot, lambda: app.screen is ledger, what="the list again")
         await app.workers.wait_for_complete()
         assert read_note(RunFolder(vanished)) == "still going #watch"
@@ -771,7 +776,9 @@ async def test_the_filter_narrows_the_list_by_text_and_by_tag_and_esc_restores_i
 
         await pilot.press("slash")
         await until(pilot, lambda: app.focused is field, what="the filter focused")
-        await pilot.press(*"ADAM")  # in the command line, any case
+        # Words are pasted (one event, as a terminal sends a paste) where the keys on the way
+        # are not the point: each key press waits for a repaint.
+        await paste(pilot, "ADAM")  # in the command line, any case
         await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name], what="the adam run")
         assert shown_text(ledger, "#runs-heading").startswith(f"1 of 3 runs in {tmp_path}")
         await pilot.press("escape")
@@ -779,22 +786,29 @@ async def test_the_filter_narrows_the_list_by_text_and_by_tag_and_esc_restores_i
         assert app.focused is table and not field.display and field.value == ""
         assert shown_text(ledger, "#runs-heading").startswith(f"3 runs in {tmp_path}")
 
-        await pilot.press("slash", *"#keep")
+        await pilot.press("slash")
+        await until(pilot, lambda: app.focused is field, what="the filter focused again")
+        await paste(pilot, "#keep")
         await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name, done.name],
                     what="the runs tagged #keep")
         await pilot.press("backspace", "backspace", "backspace")  # "#k": a tag's beginning
         assert shown_run_ids(ledger) == [stopped.name, done.name]
-        await pilot.press("ctrl+u", *"#lr")
+        await pilot.press("ctrl+u")
+        await paste(pilot, "#lr")
         await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name], what="#lr-test")
-        await pilot.press("ctrl+u", *"#net")  # a word of a note, but no tag
+        await pilot.press("ctrl+u")
+        await paste(pilot, "#net")  # a word of a note, but no tag
         await until(pilot, lambda: shown_run_ids(ledger) == [], what="no run")
         assert shown_text(ledger, "#run-detail") == "No run matches the filter: esc clears it."
-        await pilot.press("ctrl+u", *"784-128 stale")  # every word: its network and its state
+        await pilot.press("ctrl+u")
+        await paste(pilot, "784-128 stale")  # every word: its network and its state
         await until(pilot, lambda: shown_run_ids(ledger) == [vanished.name], what="the stale run")
 
         # Typed g, G, home, end and enter are the filter's: enter goes back to the list, which
         # keeps the filter; j and k then move in it.
-        await pilot.press("ctrl+u", *"0612 g", "backspace", "home", "end")
+        await pilot.press("ctrl+u")
+        await paste(pilot, "0612 ")
+        await pilot.press("g", "backspace", "home", "end")
         await until(pilot, lambda: shown_run_ids(ledger) == [stopped.name, done.name],
                     what="the runs of June 12")
         assert field.value == "0612 " and ledger.current().id == stopped.name
@@ -837,7 +851,10 @@ async def test_s_cycles_the_orders_of_the_list(tmp_path):
             ("newest first", newest, vanished.name),
         ]
         assert shown_text(ledger, "#runs-heading").endswith("· best val first")  # pressed 5 times
-        await pilot.press("slash", *"#keep")  # the order holds in a filtered list
+        await pilot.press("slash")  # the order holds in a filtered list
+        await until(pilot, lambda: pilot.app.focused is ledger.query_one("#runs-filter"),
+                    what="the filter focused")
+        await paste(pilot, "#keep")
         await until(pilot, lambda: shown_run_ids(ledger) == [done.name, vanished.name],
                     what="the #keep runs, best val first")
         assert shown_text(ledger, "#runs-heading").endswith("· best val first")

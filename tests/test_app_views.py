@@ -15,11 +15,8 @@ from tui_mnist.tui.screens.inspector import InspectorScreen
 from tui_mnist.tui.screens.training import TrainingScreen
 from tui_mnist.tui.screens.weights import WeightsScreen
 
-VIEWS = pytest.mark.parametrize(
-    ("key", "view"),
-    [("w", DrawScreen), ("x", ConfusionScreen), ("u", WeightsScreen), ("h", HealthScreen), ("G", GradcheckScreen)],
-    ids=["draw", "confusion", "weights", "health", "gradcheck"],
-)
+KEYS = [("w", DrawScreen), ("x", ConfusionScreen), ("u", WeightsScreen), ("h", HealthScreen), ("G", GradcheckScreen)]
+VIEWS = pytest.mark.parametrize(("key", "view"), KEYS, ids=["draw", "confusion", "weights", "health", "gradcheck"])
 
 
 async def opened(pilot, view):
@@ -30,8 +27,9 @@ async def opened(pilot, view):
     )
 
 
-@VIEWS
-async def test_from_the_training_screen_on_the_live_weights(key, view):
+async def test_from_the_training_screen_on_the_live_weights():
+    """Every view in turn from one run's screen (a run and an app each would cost more than
+    the views themselves)."""
     data = tiny_dataset()
     app = make_app(session_factory=lambda: ThreadSession(
         trainer_factory=FakeTrainer, load_data=lambda config: data))
@@ -39,12 +37,13 @@ async def test_from_the_training_screen_on_the_live_weights(key, view):
         await pilot.press("ctrl+r")
         training = await until(pilot, lambda: isinstance(app.screen, TrainingScreen) and app.screen)
         await until(pilot, lambda: training.view.started is not None, what="the run's start")
-        await pilot.press(key)
-        screen = await opened(pilot, view)
-        assert screen.source.title.startswith("live weights")
-        assert (screen.source.labels == data.y_test).all()
-        await pilot.press("escape")
-        await until(pilot, lambda: app.screen is training, what="the run's screen again")
+        for key, view in KEYS:
+            await pilot.press(key)
+            screen = await opened(pilot, view)
+            assert screen.source.title.startswith("live weights")
+            assert (screen.source.labels == data.y_test).all()
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is training, what=f"the run's screen again after {key}")
 
 
 @VIEWS

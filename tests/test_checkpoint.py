@@ -8,10 +8,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tui_mnist.engine.bundles import load_bundle, save_bundle
 from tui_mnist.engine.checkpoint import load_checkpoint, restore_trainer, save_checkpoint
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError, ModelFileError
-from tui_mnist.engine.files import load_bundle, save_bundle
 from tui_mnist.engine.progress import BatchProgress, EpochProgress, RunFinished
 from tui_mnist.engine.training import Trainer
 

@@ -148,7 +148,7 @@ def test_trailing_bytes(tmp_path):
     arrays = write_dataset(directory)
     write_file(directory, TEST_LABELS, idx_bytes(arrays[TEST_LABELS]) + b"\0\0\0")
     message = load_error(directory, tmp_path)
-    assert f"{TEST_LABELS}.gz: 3 unexpected bytes after the data" in message
+    assert f"{TEST_LABELS}.gz: trailing data after the 5 bytes the header declares" in message
 
 
 def test_label_out_of_range(tmp_path):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from tui_mnist.engine.bundles import save_bundle
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.confusion import confusion_of
 from tui_mnist.engine.epoch_record import (
@@ -22,7 +23,6 @@ from tui_mnist.engine.epoch_record import (
     save_record,
 )
 from tui_mnist.engine.errors import ModelFileError
-from tui_mnist.engine.files import save_bundle
 from tui_mnist.engine.health import EpochHealth, LayerHealth, hints, layer_health
 from tui_mnist.engine.metrics import evaluate
 from tui_mnist.engine.network import Network, Workspace

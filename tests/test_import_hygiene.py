@@ -6,6 +6,7 @@ textual and every layer from other tests."""
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -40,6 +41,12 @@ def probe(module: str, *extra_imports: str) -> dict:
     return json.loads(result.stdout)
 
 
+@functools.cache
+def layer_report(layer: str) -> dict:
+    """probe() of one layer, made once: two tests read it."""
+    return probe(f"tui_mnist.{layer}")
+
+
 def loaded_packages(report: dict, names) -> list[str]:
     return sorted({m.split(".")[0] for m in report["loaded"]} & set(names))
 
@@ -50,7 +57,7 @@ def loaded_layers(report: dict) -> set[str]:
 
 @pytest.mark.parametrize("layer", LAYERS[:-1])
 def test_a_layer_loads_nothing_above_it(layer):
-    report = probe(f"tui_mnist.{layer}")
+    report = layer_report(layer)
     assert len(report["imported"]) > 1
     above = set(LAYERS[LAYERS.index(layer) + 1:])
     assert loaded_layers(report) & above == set()
@@ -58,7 +65,7 @@ def test_a_layer_loads_nothing_above_it(layer):
 
 @pytest.mark.parametrize("layer", HEADLESS)
 def test_the_layers_under_the_app_load_no_ui_package(layer):
-    assert loaded_packages(probe(f"tui_mnist.{layer}"), UI_PACKAGES) == []
+    assert loaded_packages(layer_report(layer), UI_PACKAGES) == []
 
 
 def test_the_command_line_parser_loads_no_numpy():

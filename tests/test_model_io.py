@@ -8,10 +8,11 @@ import pickle
 import numpy as np
 import pytest
 
+from tui_mnist.engine.bundles import load_bundle, save_bundle
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.data import Normalizer
 from tui_mnist.engine.errors import ModelFileError
-from tui_mnist.engine.files import load_bundle, save_bundle, write_atomically
+from tui_mnist.engine.files import write_atomically
 from tui_mnist.engine.metrics import evaluate
 from tui_mnist.engine.model_io import load_model, save_model
 from tui_mnist.engine.network import Network

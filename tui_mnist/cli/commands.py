@@ -34,7 +34,7 @@ def list_runs_command(runs_dir: str | None, as_json: bool, delete: str | None = 
 
 
 def export_command(args: argparse.Namespace) -> int:
-    from tui_mnist.engine.files import output_path
+    from tui_mnist.engine.files import naming, output_path
     from tui_mnist.runs.export import export_model, write_metrics_csv
     from tui_mnist.runs.store import find_run, resolve_runs_dir
 
@@ -42,7 +42,7 @@ def export_command(args: argparse.Namespace) -> int:
     if args.csv == "-":
         write_metrics_csv(folder, sys.stdout)
     elif args.csv:
-        with output_path(args.csv, stream=True).open("w", encoding="utf-8", newline="") as stream:
+        with naming(args.csv), output_path(args.csv, stream=True).open("w", encoding="utf-8", newline="") as stream:
             rows = write_metrics_csv(folder, stream)
         print(f"{rows} epochs written to {args.csv}", file=sys.stderr)
     else:
@@ -83,11 +83,11 @@ def eval_command(model_path: Path, data_dir: str | None, as_json: bool) -> int:
     pixels are scaled by the model's own normalizer."""
     from tui_mnist.engine.data import load_test_set
     from tui_mnist.engine.metrics import evaluate
-    from tui_mnist.engine.model_io import check_input_size, load_model
+    from tui_mnist.engine.model_io import check_fits_data, load_model
 
     model = load_model(model_path)
     test, _ = load_test_set(data_dir)
-    check_input_size(model_path, model.network, test.images.shape[1])
+    check_fits_data(model_path, model.network, test.images.shape[1])
     loss, accuracy = evaluate(model.network, test.images, test.labels, model.normalizer)
     if as_json:
         print(json.dumps({"test_acc": accuracy, "test_loss": loss, "n": len(test.labels)}))

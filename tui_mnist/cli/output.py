@@ -9,20 +9,23 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+# Defined where main() needs it before anything else is imported; the commands take it from here.
+from tui_mnist.cli import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+
 EXIT_ERROR = 1
-EXIT_INTERRUPTED = 130
 
 
 def run_guarded(command) -> int:
     """Run a command; a user-facing error becomes one line on stderr and exit code 1."""
     from tui_mnist.engine.errors import EngineError
+    from tui_mnist.engine.files import describe
 
     try:
         return command()
     except EngineError as error:
         print(f"tui-mnist: {error}", file=sys.stderr)
-    except OSError as error:
-        print(f"tui-mnist: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+    except OSError as error:  # the writers name their file (engine.files.naming)
+        print(f"tui-mnist: {describe(error)}", file=sys.stderr)
     return EXIT_ERROR
 
 

@@ -124,14 +124,15 @@ def _metrics_writer(path: Path | None) -> Iterator[Callable[[Event], None]]:
     if path is None:
         yield lambda event: None
         return
-    from tui_mnist.engine.files import output_path
+    from tui_mnist.engine.files import naming, output_path
 
-    with output_path(path, stream=True).open("w", encoding="utf-8") as stream:
+    with naming(path), output_path(path, stream=True).open("w", encoding="utf-8") as stream:
 
         def write(event: Event) -> None:
             if isinstance(event, (EpochProgress, RunFinished)):
-                stream.write(json.dumps(event.to_json()) + "\n")
-                stream.flush()
+                with naming(path):  # (a full disk names no file)
+                    stream.write(json.dumps(event.to_json()) + "\n")
+                    stream.flush()
 
         yield write
 

@@ -14,7 +14,10 @@ from tui_mnist.engine.choices import (
     SCHEDULE_NAMES,
 )
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.settings import BY_NAME
+from tui_mnist.engine.settings import BY_NAME, SETTINGS
+
+# Settings only some optimizers read: setting -> those optimizers.
+OPTIMIZER_ONLY: dict[str, tuple[str, ...]] = {"momentum": ("momentum",), "nesterov": ("momentum",)}
 
 
 @dataclass(frozen=True)
@@ -62,27 +65,35 @@ class TrainConfig:
             self.activation in ACTIVATION_NAMES,
             f"activation must be one of {', '.join(ACTIVATION_NAMES)}",
         )
-        need(self.epochs >= 1, "epochs must be at least 1")
-        need(self.batch_size >= 1, "batch size must be at least 1")
-        need(math.isfinite(self.lr) and self.lr > 0, "learning rate must be a positive number")
+        for setting in SETTINGS:
+            if setting.bounds is not None:
+                value = getattr(self, setting.name)
+                need(_is_number(value) and value in setting.bounds, f"{setting.label} {setting.bounds.rule()}")
         need(
             self.optimizer in OPTIMIZER_NAMES,
             f"optimizer must be one of {', '.join(OPTIMIZER_NAMES)}",
         )
-        need(0 <= self.momentum < 1, "momentum must be in [0, 1)")
-        need(
-            math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-            "weight decay must be 0 or more",
-        )
-        need(0 <= self.dropout < 1, "dropout must be in [0, 1)")
         need(self.schedule in SCHEDULE_NAMES, f"schedule must be one of {', '.join(SCHEDULE_NAMES)}")
-        need(0 <= self.warmup_epochs < self.epochs, "warmup must be shorter than the run")
-        need(self.seed >= 0, "seed must be 0 or more")
-        need(self.val >= 0, "validation size must be 0 or more")
+        need(
+            not (_is_number(self.warmup_epochs) and _is_number(self.epochs)) or self.warmup_epochs < self.epochs,
+            "warmup must be shorter than the run",
+        )
         need(self.augment in AUGMENTATIONS, f"augment must be one of {', '.join(AUGMENTATIONS)}")
         need(self.dtype in DTYPE_NAMES, f"dtype must be one of {', '.join(DTYPE_NAMES)}")
-        need(self.threads >= 0, "threads must be 0 (automatic) or more")
         return found
+
+    def ignores(self, name: str) -> bool:
+        """Whether this config's optimizer never reads setting `name` (momentum under adam)."""
+        return name in OPTIMIZER_ONLY and self.optimizer not in OPTIMIZER_ONLY[name]
+
+    def unused(self) -> dict[str, str]:
+        """The settings the optimizer ignores that are set away from their default (they would
+        matter to another optimizer): name -> "not used by adam"."""
+        return {
+            name: f"not used by {self.optimizer}"
+            for name in OPTIMIZER_ONLY
+            if self.ignores(name) and getattr(self, name) != getattr(TrainConfig, name)
+        }
 
     def layer_sizes(self, n_inputs: int, n_classes: int) -> tuple[int, ...]:
         """The network's layer sizes for data of `n_inputs` pixels and `n_classes` labels."""
@@ -107,12 +118,13 @@ class TrainConfig:
     def command_line(self, base: TrainConfig | None = None) -> str:
         """The `tui-mnist train ...` command that reproduces this run: a flag for every setting
         that differs from `base` (default: the defaults). A switch turned off relative to `base`
-        has no flag to say so and is left out."""
+        has no flag to say so and is left out, and so is a setting the optimizer ignores (the
+        command line refuses it)."""
         base = base or TrainConfig()
         words = ["tui-mnist", "train"]
         for f in fields(self):
             value = getattr(self, f.name)
-            if value == getattr(base, f.name):
+            if value == getattr(base, f.name) or self.ignores(f.name):
                 continue
             setting = BY_NAME[f.name]
             if setting.switch:
@@ -124,3 +136,8 @@ class TrainConfig:
 
     def with_changes(self, **changes) -> TrainConfig:
         return replace(self, **changes)
+
+
+def _is_number(value: object) -> bool:
+    """An int or a finite float (a config read from a file may hold anything)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -13,6 +13,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -24,12 +25,14 @@ from tui_mnist.engine.idx import (
     NUM_CLASSES,
     SPLITS,
     find_data_dir,
-    header_dims,
     idx_path,
-    read_bytes,
+    image_dims,
+    opened,
+    read_header,
 )
 
 HISTOGRAM_ROWS = 1024  # images per block when counting pixel values (bounded memory)
+READ_CHUNK = 1 << 20  # bytes inflated, read or hashed at a time: the most held besides the array
 CACHE_VERSION = 1
 
 
@@ -48,33 +51,50 @@ class RawData:
 
 
 def read_idx(path: Path, expected_magic: int) -> np.ndarray:
-    """Parse one IDX file; every inconsistency is a DataError naming the file."""
-    blob = read_bytes(path)
-    dims = header_dims(path, blob, expected_magic)
-    header = 4 + 4 * len(dims)
-    expected = header + int(np.prod(dims, dtype=np.int64))
-    if len(blob) < expected:
-        raise DataError(f"{path}: truncated ({len(blob)} bytes, header promises {expected})")
-    if len(blob) > expected:
-        raise DataError(f"{path}: {len(blob) - expected} unexpected bytes after the data")
-    return np.frombuffer(blob, dtype=np.uint8, offset=header).reshape(dims)
+    """Parse one IDX file; every inconsistency is a DataError naming the file.
+
+    The header is checked first, then at most the bytes it declares plus one are inflated or
+    read, straight into the array: a file costs the memory its header declares (which must
+    fit), never what it would inflate to."""
+    with opened(path) as stream:
+        dims = read_header(path, stream, expected_magic)
+        size = math.prod(dims)
+        try:
+            # Untouched pages cost nothing: a short file holds only the memory it fills.
+            array = np.empty(size, np.uint8)
+        except MemoryError:
+            raise DataError(f"{path}: no memory for the {size} bytes its header declares") from None
+        filled = _read_into(stream, memoryview(array))
+        if filled < size:
+            raise DataError(f"{path}: truncated ({filled} of {size} bytes)")
+        if stream.read(1):
+            raise DataError(f"{path}: trailing data after the {size} bytes the header declares")
+    return array.reshape(dims)
+
+
+def _read_into(stream: BinaryIO, buffer: memoryview) -> int:
+    """Fill `buffer` from `stream` a chunk at a time (a gzip stream reads into a temporary of
+    the size asked for); returns the bytes filled, fewer if the stream ends first."""
+    filled = 0
+    while filled < len(buffer):
+        count = stream.readinto(buffer[filled : filled + READ_CHUNK])
+        if not count:
+            break
+        filled += count
+    return filled
 
 
 def _read_split(directory: Path, split: str) -> tuple[RawSplit, tuple[int, int]]:
     image_file = idx_path(directory, SPLITS[split][0])
     label_file = idx_path(directory, SPLITS[split][1])
     images = read_idx(image_file, IMAGE_MAGIC)
+    count, rows, cols = image_dims(image_file, images.shape)
     labels = read_idx(label_file, LABEL_MAGIC)
-    if len(images) != len(labels):
-        raise DataError(
-            f"{label_file}: {len(labels)} labels for {len(images)} images in {image_file.name}"
-        )
-    if len(images) == 0:
-        raise DataError(f"{image_file}: holds no images")
+    if len(labels) != count:
+        raise DataError(f"{label_file}: {len(labels)} labels for {count} images in {image_file.name}")
     if labels.max() >= NUM_CLASSES:
         raise DataError(f"{label_file}: label {labels.max()} is outside 0-{NUM_CLASSES - 1}")
-    shape = (images.shape[1], images.shape[2])
-    return RawSplit(images.reshape(len(images), -1), labels), shape
+    return RawSplit(images.reshape(count, rows * cols), labels), (rows, cols)
 
 
 def _source_files(directory: Path) -> list[Path]:
@@ -82,10 +102,17 @@ def _source_files(directory: Path) -> list[Path]:
 
 
 def _fingerprint(files: list[Path]) -> str:
+    """A digest of the files' names and bytes, read a chunk at a time (hashlib.file_digest
+    needs Python 3.11)."""
     digest = hashlib.sha256(f"v{CACHE_VERSION}".encode())
     for path in files:
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        try:
+            with path.open("rb") as stream:
+                while chunk := stream.read(READ_CHUNK):
+                    digest.update(chunk)
+        except OSError as error:
+            raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
     return digest.hexdigest()[:32]
 
 

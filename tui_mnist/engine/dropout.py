@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tui_mnist.engine.errors import ConfigError
+
 RANDOM_LEVELS = 1 << 16  # masks compare 16-bit random integers against the rate
 
 
@@ -16,9 +18,13 @@ class Dropout:
     """Masks and dropped outputs for batches of up to `capacity` rows, one per hidden layer."""
 
     def __init__(self, rate: float, hidden: tuple[int, ...], capacity: int, dtype: np.dtype):
+        if not 0 <= rate < 1:
+            raise ConfigError(f"dropout must be in [0, 1), not {rate}")
         # A unit is dropped when its 16-bit random number is below `threshold`: the rate is
-        # honoured to 1/65536, and the survivors' scale matches the rate actually drawn.
-        self.threshold = np.uint16(round(rate * RANDOM_LEVELS))
+        # honoured to 1/65536, and the survivors' scale matches the rate actually drawn. A rate
+        # within 1/131072 of 1 would round to every unit dropped (and a uint16 overflow): at
+        # least one level in 65536 is kept, so the scale is at most 65536.
+        self.threshold = np.uint16(min(round(rate * RANDOM_LEVELS), RANDOM_LEVELS - 1))
         self.scale = np.dtype(dtype).type(RANDOM_LEVELS / (RANDOM_LEVELS - int(self.threshold)))
         self.masks = [np.empty((capacity, n), dtype) for n in hidden]
         self.outputs = [np.empty((capacity, n), dtype) for n in hidden]

@@ -1,7 +1,7 @@
 """What a run keeps of each epoch for looking back: the confusion matrix on the validation set,
 the health figures of every layer, and the first layer's weights in float16 (where they take
 at most FIRST_WEIGHTS_LIMIT bytes). The confusion, weights and health views replay a past epoch
-from these; each is one small `.npz` bundle (engine.files: atomic, never pickled).
+from these; each is one small `.npz` bundle (engine.bundles: atomic, never pickled).
 
 `EpochRecorder` builds them inside the training loop at a cost the trainer barely notices: the
 confusion comes from the validation pass the epoch makes anyway, the gradients and the update
@@ -16,8 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from tui_mnist.engine.bundles import (
+    Declared,
+    Field,
+    check_fields,
+    load_versioned_bundle,
+    refuse_others,
+    save_bundle,
+    whole,
+)
 from tui_mnist.engine.errors import ModelFileError
-from tui_mnist.engine.files import load_versioned_bundle, save_bundle
 from tui_mnist.engine.health import DECAYED, EpochHealth, LayerHealth, layer_health
 from tui_mnist.engine.network import Network
 
@@ -58,34 +66,41 @@ def save_record(path: str | Path, record: EpochRecord) -> None:
     save_bundle(Path(path), arrays, meta)
 
 
+RECORD_FIELDS = (
+    Field("epoch", "a whole number >= 1", whole(1)),
+    *(Field(name, "a number", lambda value: type(value) in (int, float)) for name in ("loss", "lr", "base_lr")),
+)
+
+
+def _record_layout(path: Path, meta: dict, declared: dict[str, Declared]) -> None:
+    """The record's metadata and its arrays as declared, before any is read."""
+    check_fields(path, meta, RECORD_FIELDS)
+    refuse_others(path, declared, {*FIGURES, "confusion", "first_weights"}, "epoch record")
+    for name in FIGURES:
+        values = declared.get(name)
+        if values is None or values.dtype != np.float64 or len(values.shape) != 1:
+            raise ModelFileError(f"{path}: {name} is missing or not a float64 vector")
+    if len({declared[name].shape for name in FIGURES}) != 1:
+        raise ModelFileError(f"{path}: the health figures disagree on the number of layers")
+    confusion = declared.get("confusion")
+    if confusion is not None and (
+        confusion.dtype != np.int64 or len(confusion.shape) != 2 or confusion.shape[0] != confusion.shape[1]
+    ):
+        raise ModelFileError(f"{path}: confusion is not a square int64 matrix")
+    first_weights = declared.get("first_weights")
+    if first_weights is not None and (
+        first_weights.dtype != np.float16 or len(first_weights.shape) != 2
+        or first_weights.nbytes > FIRST_WEIGHTS_LIMIT
+    ):
+        raise ModelFileError(f"{path}: first_weights is not a float16 matrix of at most {FIRST_WEIGHTS_LIMIT} bytes")
+
+
 def load_record(path: str | Path) -> EpochRecord:
     """Read and check a record; anything unreadable or inconsistent is a ModelFileError
     naming the file."""
     path = Path(path)
-    arrays, meta = load_versioned_bundle(path, RECORD_FORMAT, RECORD_VERSION, "epoch record")
-    epoch = meta.get("epoch")
-    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 1:
-        raise ModelFileError(f"{path}: metadata lacks a valid epoch")
-    for name in ("loss", "lr", "base_lr"):
-        if isinstance(meta.get(name), bool) or not isinstance(meta.get(name), (int, float)):
-            raise ModelFileError(f"{path}: metadata lacks a valid {name}")
-    figures = {}
-    for name in FIGURES:
-        values = arrays.get(name)
-        if values is None or values.dtype != np.float64 or values.ndim != 1:
-            raise ModelFileError(f"{path}: {name} is missing or not a float64 vector")
-        figures[name] = values
-    count = len(figures["weight_norm"])
-    if any(len(values) != count for values in figures.values()):
-        raise ModelFileError(f"{path}: the health figures disagree on the number of layers")
-    confusion = arrays.get("confusion")
-    if confusion is not None and (
-        confusion.dtype != np.int64 or confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1]
-    ):
-        raise ModelFileError(f"{path}: confusion is not a square int64 matrix")
-    first_weights = arrays.get("first_weights")
-    if first_weights is not None and (first_weights.dtype != np.float16 or first_weights.ndim != 2):
-        raise ModelFileError(f"{path}: first_weights is not a float16 matrix")
+    arrays, meta = load_versioned_bundle(path, RECORD_FORMAT, RECORD_VERSION, "epoch record", _record_layout)
+    figures = {name: arrays[name] for name in FIGURES}
 
     def value(name: str, i: int) -> float | None:
         number = float(figures[name][i])
@@ -94,10 +109,10 @@ def load_record(path: str | Path) -> EpochRecord:
     layers = tuple(
         LayerHealth(i + 1, float(figures["weight_norm"][i]),
                     *(value(name, i) for name in FIGURES[1:]))
-        for i in range(count)
+        for i in range(len(figures["weight_norm"]))
     )
-    return EpochRecord(epoch, float(meta["loss"]), confusion, layers, first_weights,
-                       float(meta["lr"]), float(meta["base_lr"]))
+    return EpochRecord(meta["epoch"], float(meta["loss"]), arrays.get("confusion"), layers,
+                       arrays.get("first_weights"), float(meta["lr"]), float(meta["base_lr"]))
 
 
 class EpochRecorder:

@@ -1,23 +1,17 @@
-"""Atomic writes and `.npz` bundles of named arrays plus JSON metadata (never pickles)."""
+"""Atomic writes: a file is replaced whole or not at all, never a half-written one."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
+import secrets
 import stat
-import tempfile
-import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-import numpy as np
-
-from tui_mnist.engine.errors import ModelFileError, OutputPathError
-
-META_KEY = "__meta__"
-ZIP_MAGIC = b"PK\x03\x04"
-PICKLE_PROTOCOL_MARK = b"\x80"
+from tui_mnist.engine.errors import OutputPathError
 
 
 def _umask() -> int:
@@ -70,71 +64,104 @@ def write_atomically(
 ) -> None:
     """Write through a temporary file in the same folder, then rename over `path` (see
     output_path: never over what is not a regular file): a reader sees the old file or the new
-    one, never half of one. A private file is readable by its owner only; otherwise it gets the
-    mode a plain open() would give it."""
-    path = output_path(path)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    if not private:  # mkstemp's files start as 0600
-        os.fchmod(handle, 0o666 & ~_umask())
+    one, never half of one. A private file, or any file under a folder given to keep_private,
+    is readable by its owner only; otherwise it gets the mode a plain open() would give it. An
+    OSError names `path` as given, never the temporary file. Temporary files that writers
+    killed on the way left in that folder (see remove_leftovers) are removed first."""
+    with naming(path):  # the path as given
+        path = output_path(path)
+        remove_leftovers(path.parent)
+        handle, temp_name = _temporary(path)
+        if not (private or _kept_private(path)):  # created 0600
+            os.fchmod(handle, 0o666 & ~_umask())
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                write(stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temp_name, path)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+
+
+@contextmanager
+def naming(path: str | Path) -> Iterator[None]:
+    """An OSError raised inside names `path`: a full disk's error names no file at all, and a
+    temporary file's name means nothing to the user."""
     try:
-        with os.fdopen(handle, "wb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
+        yield
+    except OSError as error:
+        if error.errno is None:  # a message alone (no errno to word it): the name goes first
+            raise OSError(f"{path}: {error}") from None
+        error.filename, error.filename2 = str(path), None
         raise
 
 
-def save_bundle(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Arrays by name plus a JSON document, as one .npz written atomically."""
-    payload = dict(arrays)
-    payload[META_KEY] = np.array(json.dumps(meta))
-    write_atomically(Path(path), lambda stream: np.savez(stream, **payload))
+def describe(error: OSError) -> str:
+    """One line for the user: "FILE: what went wrong" (the file when the error names one)."""
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
 
 
-def load_bundle(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a bundle written by `save_bundle`; anything else is a ModelFileError."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: file not found")
-    with path.open("rb") as stream:
-        head = stream.read(len(ZIP_MAGIC))
-    if head.startswith(PICKLE_PROTOCOL_MARK):
-        raise ModelFileError(f"{path}: holds pickled data, which is refused")
-    if head != ZIP_MAGIC:
-        raise ModelFileError(f"{path}: not a tui-mnist .npz file")
+# .{name}.{pid}.{random}.tmp: whose writer it was is in the name, so a leftover is provably ours
+# and provably abandoned once that process is gone.
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>[1-9][0-9]{0,9})\.[0-9a-f]{8}\.tmp")
+
+
+def _temporary(path: Path) -> tuple[int, str]:
+    """A new file beside `path`, created 0600 with this process's id in its name."""
+    while True:
+        name = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), str(name)
+        except FileExistsError:
+            continue
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Remove what a writer killed mid-write (kill -9, a power cut) left in `folder`: regular
+    files of this user named like write_atomically's temporary files whose writing process no
+    longer exists. Anything else is left alone. Returns the files removed."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except ValueError as error:
-        if "pickle" in str(error):
-            raise ModelFileError(f"{path}: holds pickled data, which is refused") from None
-        raise ModelFileError(f"{path}: not a valid .npz file ({error})") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
-        raise ModelFileError(f"{path}: corrupt or truncated ({error})") from None
-    if META_KEY not in arrays:
-        raise ModelFileError(f"{path}: not a tui-mnist file (no metadata)")
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        match = TEMPORARY.fullmatch(name)
+        if match is None or _process_exists(int(match["pid"])):
+            continue
+        leftover = Path(folder) / name
+        try:
+            info = leftover.lstat()
+            if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+                leftover.unlink()
+                removed.append(leftover)
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
     try:
-        meta = json.loads(str(arrays.pop(META_KEY)))
-    except json.JSONDecodeError as error:
-        raise ModelFileError(f"{path}: metadata is not valid JSON ({error})") from None
-    if not isinstance(meta, dict):
-        raise ModelFileError(f"{path}: metadata is not a JSON object")
-    return arrays, meta
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or no pid at all: never provably gone
+    return True
 
 
-def load_versioned_bundle(
-    path: Path, expected_format: str, version: int, kind: str
-) -> tuple[dict[str, np.ndarray], dict]:
-    """`load_bundle`, refusing a file of another format or of a version this code cannot read."""
-    arrays, meta = load_bundle(path)
-    if meta.get("format") != expected_format:
-        raise ModelFileError(f"{path}: not a tui-mnist {kind}")
-    if meta.get("version") != version:
-        raise ModelFileError(
-            f"{path}: {kind} version {meta.get('version')} is not supported "
-            f"(this tui-mnist reads version {version})"
-        )
-    return arrays, meta
+_private_folders: set[str] = set()
+
+
+def keep_private(folder: str | Path) -> None:
+    """From now on, in this process, every file written atomically under `folder` (at any
+    depth) is readable by its owner only, whoever writes it (a run folder's checkpoints, records
+    and model files are written by engine code that knows nothing of run folders)."""
+    _private_folders.add(os.path.abspath(folder))
+
+
+def _kept_private(path: Path) -> bool:
+    return any(str(folder) in _private_folders for folder in Path(os.path.abspath(path)).parents)

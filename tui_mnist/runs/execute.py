@@ -2,7 +2,8 @@
 `tui-mnist train` in the foreground and the detached trainer alike.
 
 While it runs, the process holds the folder's lock (a second trainer for the same run is
-refused) and a heartbeat thread touches status.json every second.
+refused) and a heartbeat thread touches status.json every second. On the way in, it removes the
+temporary files a trainer killed mid-write left in the folder (engine.files.remove_leftovers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from tui_mnist.engine.files import remove_leftovers
 from tui_mnist.engine.progress import RunFinished
 from tui_mnist.live.events import Event
 from tui_mnist.runs import RunError
@@ -79,6 +81,8 @@ def execute_run(
         "started": now_iso(),
     }
     with exclusive(folder), heartbeat(folder):
+        for place in (folder.path, folder.checkpoints_dir, folder.records_dir):
+            remove_leftovers(place)
         folder.write_status({**status, "state": "starting"})
         try:
             config = folder.train_config()

@@ -28,14 +28,18 @@ def write_metrics_csv(folder: RunFolder, stream: TextIO) -> int:
 def export_model(
     folder: RunFolder, path: Path, epoch: int | None, warn: Callable[[str], None]
 ) -> int:
-    """Write the weights of the newest readable checkpoint at or before `epoch` (default: the
-    newest) as a model file; returns the epoch it came from."""
+    """Write the weights of the checkpoint of `epoch`, which the run must have kept and be
+    able to read (default: the newest readable one), as a model file; returns its epoch."""
     from tui_mnist.engine.model_io import save_model
     from tui_mnist.runs.resume import newest_readable
 
+    kept = folder.checkpoint_epochs()
+    if epoch is not None and epoch not in kept:
+        listed = ", ".join(map(str, kept)) or "none"
+        raise RunError(f"run {folder.id} has no checkpoint of epoch {epoch} (it keeps epochs: {listed})")
     checkpoint, history = newest_readable(folder, epoch, warn)
-    if checkpoint is None:
-        asked = f"at or before epoch {epoch}" if epoch else "yet"
+    if checkpoint is None or (epoch is not None and checkpoint.epoch != epoch):
+        asked = f"of epoch {epoch}" if epoch else "yet"
         raise RunError(f"run {folder.id} has no readable checkpoint {asked}")
     results = {"run": folder.id, "epochs_completed": checkpoint.epoch}
     record = next((e for e in history.epochs if e.epoch == checkpoint.epoch), None)

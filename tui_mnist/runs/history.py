@@ -9,8 +9,17 @@ from dataclasses import asdict, replace
 
 from tui_mnist.engine.progress import BatchProgress, EpochProgress
 from tui_mnist.live.events import Batches, Event
+from tui_mnist.runs.schema import NUMBER, problem, whole
+from tui_mnist.runs.store import EPOCH_RECORD_FIELDS
 
 MAX_BATCH_POINTS = 400
+# Checked when read back from a checkpoint: every field of the dataclass, of its type.
+EPOCH_FIELDS = {**EPOCH_RECORD_FIELDS, "epochs": whole(1)}
+BATCH_FIELDS = {
+    "epoch": whole(1), "batch": whole(1), "batches": whole(1), "step": whole(1), "loss": NUMBER,
+    "accuracy": NUMBER, "lr": NUMBER, "samples": whole(0), "seconds": NUMBER,
+}
+COUNTER_FIELDS = {"stride": whole(1), "seen": whole(0)}
 
 
 def batch_sample(records: Sequence[BatchProgress]) -> BatchProgress:
@@ -75,12 +84,23 @@ class RunHistory:
     @classmethod
     def from_json(cls, document: dict, limit: int = MAX_BATCH_POINTS) -> RunHistory:
         """Raises ValueError for a document this class did not write."""
+        found = problem(document, COUNTER_FIELDS, COUNTER_FIELDS)
+        if found:
+            raise ValueError(f"invalid run history ({found})")
         history = cls(limit)
-        try:
-            history.epochs = [EpochProgress(**e) for e in document["epochs"]]
-            history.batches = [BatchProgress(**b) for b in document["batches"]]
-            history.stride = int(document["stride"])
-            history.seen = int(document["seen"])
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"invalid run history ({error})") from None
+        history.epochs = _records(EpochProgress, EPOCH_FIELDS, document.get("epochs"))
+        history.batches = _records(BatchProgress, BATCH_FIELDS, document.get("batches"))
+        history.stride, history.seen = document["stride"], document["seen"]
         return history
+
+
+def _records(kind: type, fields: dict, records: object) -> list:
+    """`records` as instances of `kind`, each checked against `fields` (all of them, nothing
+    else); ValueError otherwise."""
+    if not isinstance(records, list):
+        raise ValueError("invalid run history (a list of records is missing)")
+    for record in records:
+        found = problem(record, fields, fields, closed=True)
+        if found:
+            raise ValueError(f"invalid run history ({kind.__name__} record: {found})")
+    return [kind(**record) for record in records]

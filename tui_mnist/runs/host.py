@@ -15,6 +15,7 @@ from pathlib import Path
 
 from tui_mnist.engine.checkpoint import save_checkpoint
 from tui_mnist.engine.errors import EngineError
+from tui_mnist.engine.files import describe
 from tui_mnist.engine.model_io import save_model
 from tui_mnist.engine.progress import EpochProgress, RunFinished
 from tui_mnist.engine.threads import threads_for_run
@@ -87,8 +88,7 @@ class RunHost:
         does not say yet: recorded as a change like the others, so that compare shows it."""
         trainer = self.trainer
         recorded = [c for c in self.folder.read_changes() if c.get("what") == "lr"]
-        scale = recorded[-1].get("scale") if recorded else 1.0
-        scale = scale if isinstance(scale, (int, float)) and scale > 0 else 1.0
+        scale = recorded[-1].get("scale", 1.0) if recorded else 1.0  # checked: above 0
         if not math.isclose(trainer.lr_scale, scale):
             self.folder.add_change({
                 "what": "lr", "factor": trainer.lr_scale / scale, "scale": trainer.lr_scale,
@@ -149,9 +149,12 @@ class RunHost:
             self.state = "stopped"
         else:
             self.state = "failed"
-            message = str(error) if isinstance(error, EngineError) else (
-                f"unexpected error: {type(error).__name__}: {error}"
-            )
+            if isinstance(error, EngineError):
+                message = str(error)
+            elif isinstance(error, OSError):  # a file that could not be written, named
+                message = describe(error)
+            else:
+                message = f"unexpected error: {type(error).__name__}: {error}"
             self.final = RunFailed(message)
             self.server.publish(encode_event(self.final))
         self._write_status()

@@ -16,7 +16,7 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.runs import RunError
 from tui_mnist.runs.protocol import socket_address
 from tui_mnist.runs.resume import materialize, plan_resume
-from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, RunFolder, resolve_runs_dir
+from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, PRIVATE_FILE, RunFolder, resolve_runs_dir
 
 START_TIMEOUT = 60.0  # seconds: the first start also decodes and caches MNIST
 POLL_SECONDS = 0.05
@@ -61,7 +61,8 @@ def launch(folder: RunFolder, timeout: float = START_TIMEOUT) -> subprocess.Pope
         sys.executable, "-m", "tui_mnist", "train",
         "--runs-dir", str(folder.runs_dir), "--run-id", folder.id,
     ]
-    with open(folder.log_file, "ab") as log:
+    log = os.open(folder.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
+    try:
         trainer = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
@@ -70,6 +71,8 @@ def launch(folder: RunFolder, timeout: float = START_TIMEOUT) -> subprocess.Pope
             start_new_session=True,
             close_fds=True,
         )
+    finally:
+        os.close(log)
     # Reaped as soon as it exits (else it stays a zombie of this process until the next
     # subprocess starts): a daemon thread waits for it, whatever becomes of the Popen.
     threading.Thread(target=trainer.wait, name="tui-mnist-reaper", daemon=True).start()

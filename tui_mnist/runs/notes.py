@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tui_mnist.runs.schema import TEXT, problem
 from tui_mnist.runs.store import RunFolder, now_iso, read_json, write_json
 
 NOTE_FILE = "note.json"
+NOTE_FIELDS = {"note": TEXT, "updated": TEXT}
 
 
 def note_file(folder: RunFolder) -> Path:
@@ -21,8 +23,8 @@ def note_file(folder: RunFolder) -> Path:
 
 def read_note(folder: RunFolder) -> str:
     """The run's note, or "" when it has none or its note.json cannot be read."""
-    note = (read_json(note_file(folder)) or {}).get("note")
-    return note if isinstance(note, str) else ""
+    document = read_json(note_file(folder)) or {}
+    return document.get("note", "") if problem(document, NOTE_FIELDS) is None else ""
 
 
 def write_note(folder: RunFolder, note: str) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tui_mnist.engine.config import TrainConfig
+from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.settings import Bounds, whole_in
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import LIVE_STATES, derived_state
 from tui_mnist.runs.store import DEFAULT_KEEP_CHECKPOINTS, RunFolder, find_run
@@ -30,9 +32,10 @@ def parse_reference(text: str) -> tuple[str, int | None]:
         raise RunError(f'"{text}" names no run (use RUN or RUN@EPOCH)')
     if not at:
         return run, None
-    if not epoch.isdigit() or int(epoch) < 1:
-        raise RunError(f'"{text}": the epoch after @ must be a whole number from 1')
-    return run, int(epoch)
+    try:
+        return run, whole_in(epoch, Bounds(1), "the epoch after @")
+    except ConfigError as error:
+        raise RunError(f'"{text}": {error}') from None
 
 
 def newest_readable(folder: RunFolder, at_most: int | None, warn: Warn):

@@ -9,6 +9,10 @@
         control.sock              while a trainer hosts the run (see runs.host)
         trainer.log               output of a detached trainer
 
+Every file in it is its owner's only (0600). Each JSON document is checked where it is read
+(runs.schema): a config.json that does not fit is a RunError naming the file and the field; a
+status.json that does not fit reads as no status, a change or a metrics record as none.
+
 Reading never imports numpy: the CLI reads a run's settings before it fixes the BLAS threads.
 """
 
@@ -27,7 +31,21 @@ from typing import TYPE_CHECKING
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.files import keep_private, naming, write_atomically
 from tui_mnist.runs import RunError
+from tui_mnist.runs.schema import (
+    FLAG,
+    NUMBER,
+    OBJECT,
+    POSITIVE,
+    TEXT,
+    Kind,
+    checked,
+    obj,
+    optional,
+    problem,
+    whole,
+)
 
 if TYPE_CHECKING:
     from tui_mnist.engine.epoch_record import EpochRecord
@@ -40,6 +58,36 @@ PRIVATE = 0o700
 RUN_ID = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 EPOCH_FILE = re.compile(r"epoch-(\d{4,})\.npz")
 AMBIGUOUS_SHOWN = 4  # ids listed when a reference matches several runs (the newest)
+PRIVATE_FILE = 0o600  # every file in a run folder
+
+RUN_REFERENCE = Kind("a run id", lambda value: isinstance(value, str) and bool(RUN_ID.fullmatch(value)))
+CONFIG_FIELDS = {
+    "format": TEXT, "version": whole(1), "id": TEXT, "created": TEXT, "config": OBJECT,
+    "command": TEXT, "parent": optional(obj({"run": RUN_REFERENCE, "epoch": whole(1)})),
+    "keep_checkpoints": whole(0), "sweep": obj({"id": TEXT, "trial": whole(0)}),
+}
+STATUS_FIELDS = {
+    "state": TEXT, "pid": optional(whole(1, 2**31 - 1)), "proc_start": optional(whole(0)),
+    "hostname": optional(TEXT), "started": TEXT, "updated": TEXT, "epoch": whole(0),
+    "epochs": whole(1), "step": whole(0), "best_val_acc": optional(NUMBER),
+    "test_acc": optional(NUMBER), "error": optional(TEXT),
+}
+CHANGE_FIELDS = {
+    "what": TEXT, "factor": POSITIVE, "scale": POSITIVE, "epoch": whole(0), "step": whole(0),
+    "from": TEXT,
+}
+EPOCH_RECORD_FIELDS = {  # engine.progress.EpochProgress.to_json
+    "epoch": whole(1), "train_loss": NUMBER, "train_acc": NUMBER, "val_loss": optional(NUMBER),
+    "val_acc": optional(NUMBER), "test_loss": optional(NUMBER), "test_acc": optional(NUMBER),
+    "lr": NUMBER, "seconds": NUMBER,
+}
+FINAL_RECORD_FIELDS = {  # RunFinished.to_json; closed: readers rebuild it as RunFinished(**record)
+    "final": FLAG, "epochs_completed": whole(0), "test_loss": optional(NUMBER),
+    "test_acc": optional(NUMBER), "seconds": NUMBER, "stopped": FLAG,
+    "steps": optional(whole(0)), "batches_per_epoch": optional(whole(1)),
+}
+EPOCH_RECORD_REQUIRED = ("epoch", "train_loss", "train_acc", "lr", "seconds")
+FINAL_RECORD_REQUIRED = ("epochs_completed", "test_loss", "test_acc", "seconds", "stopped")
 
 
 def resolve_runs_dir(override: str | os.PathLike | None = None) -> Path:
@@ -70,11 +118,19 @@ def now_iso() -> str:
 
 
 def write_json(path: Path, document: dict) -> None:
-    # Imported here: engine.files loads numpy, which must wait for the BLAS thread count.
-    from tui_mnist.engine.files import write_atomically
-
     text = json.dumps(document, indent=1) + "\n"
     write_atomically(path, lambda stream: stream.write(text.encode()), private=True)
+
+
+def _is_metrics_record(record: object) -> bool:
+    """Whether a metrics.jsonl line holds an epoch's record or a final one, as written."""
+    if isinstance(record, dict) and record.get("final") is True:
+        return problem(record, FINAL_RECORD_FIELDS, FINAL_RECORD_REQUIRED, closed=True) is None
+    return problem(record, EPOCH_RECORD_FIELDS, EPOCH_RECORD_REQUIRED) is None
+
+
+def _private_opener(name: str, flags: int) -> int:
+    return os.open(name, flags, PRIVATE_FILE)
 
 
 def read_json(path: Path) -> dict | None:
@@ -89,6 +145,7 @@ def read_json(path: Path) -> dict | None:
 class RunFolder:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        keep_private(self.path)  # what the engine writes in it too: checkpoints, records, models
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -156,10 +213,11 @@ class RunFolder:
     # --- config ---------------------------------------------------------------------------
 
     def read_config(self) -> dict:
+        """config.json, checked (RunError naming the file and the field)."""
         document = read_json(self.config_file)
         if document is None or document.get("format") != RUN_FORMAT:
             raise RunError(f"{self.path}: not a tui-mnist run folder (no readable config.json)")
-        return document
+        return checked(self.config_file, document, CONFIG_FIELDS, required=("config",))
 
     def train_config(self) -> TrainConfig:
         try:
@@ -174,7 +232,9 @@ class RunFolder:
         does not hold (a learning rate scaled live: {"what": "lr", "factor", "scale", "epoch",
         "step"})."""
         changes = (read_json(self.changes_file) or {}).get("changes")
-        return [c for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
+        if not isinstance(changes, list):
+            return []
+        return [change for change in changes if problem(change, CHANGE_FIELDS, ("what",)) is None]
 
     def add_change(self, change: dict) -> None:
         """Record one more change; the file is rewritten atomically, like the others."""
@@ -183,7 +243,9 @@ class RunFolder:
     # --- status ---------------------------------------------------------------------------
 
     def read_status(self) -> dict:
-        return read_json(self.status_file) or {}
+        """status.json, or {} when it is missing, unreadable or does not fit (a stale run)."""
+        status = read_json(self.status_file) or {}
+        return status if problem(status, STATUS_FIELDS) is None else {}
 
     def write_status(self, status: dict) -> None:
         write_json(self.status_file, {**status, "updated": now_iso()})
@@ -204,7 +266,8 @@ class RunFolder:
     # --- metrics --------------------------------------------------------------------------
 
     def read_metrics(self) -> list[dict]:
-        """Every complete record; a line cut short by a crash is ignored."""
+        """Every complete record that fits (an epoch's or a final one); a line cut short by a
+        crash, or one that is not such a record, is ignored."""
         try:
             text = self.metrics_file.read_text(encoding="utf-8")
         except OSError:
@@ -214,24 +277,26 @@ class RunFolder:
             if not line.endswith("\n"):
                 break
             try:
-                records.append(json.loads(line))
+                record = json.loads(line)
             except ValueError:
                 continue
+            if _is_metrics_record(record):
+                records.append(record)
         return records
 
     def epoch_metrics(self) -> list[dict]:
-        return [r for r in self.read_metrics() if "epoch" in r and not r.get("final")]
+        return [r for r in self.read_metrics() if not r.get("final")]
 
     def rewrite_metrics(self, records: list[dict]) -> None:
-        from tui_mnist.engine.files import write_atomically
-
         text = "".join(json.dumps(record) + "\n" for record in records)
         write_atomically(
             self.metrics_file, lambda stream: stream.write(text.encode()), private=True
         )
 
     def append_metrics(self, record: dict) -> None:
-        with self.metrics_file.open("a", encoding="utf-8") as stream:
+        with naming(self.metrics_file), open(
+            self.metrics_file, "a", encoding="utf-8", opener=_private_opener
+        ) as stream:
             stream.write(json.dumps(record) + "\n")
             stream.flush()
             os.fsync(stream.fileno())
@@ -279,6 +344,7 @@ class RunFolder:
                 except OSError:
                     with contextlib.suppress(OSError):
                         shutil.copyfile(source, target)
+                        target.chmod(PRIVATE_FILE)
 
 
 def _epochs_in(directory: Path) -> list[int]:

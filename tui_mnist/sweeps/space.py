@@ -14,7 +14,6 @@ space, before the heavy imports. A trial object only needs Optuna's `suggest_cat
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.settings import BY_NAME, Setting, number, whole
+from tui_mnist.engine.settings import BY_NAME, Setting, number, quoted, whole
 
 # Settings a sweep never searches, and why. data_dir may still be fixed (one folder for every
 # trial); threads may not be set at all.
@@ -174,8 +173,8 @@ def parse_param(name: str, text: str) -> Param | object:
     `a..b` is a range and `a..b:log` a log range (numeric settings); `|` separates choices, and
     so does a comma except for hidden, where it separates layers (`128|512,256`: one or two
     hidden layers). Anything wrong is a ConfigError naming the flag and the text."""
-    setting = _setting(name, f'--{name.replace("_", "-")} "{text}"')
-    return _from_text(setting, text, f'{setting.flag} "{text}"')
+    setting = _setting(name, f'--{name.replace("_", "-")} {quoted(text)}')
+    return _from_text(setting, text, f"{setting.flag} {quoted(text)}")
 
 
 def space_from_flags(texts: Mapping[str, str]) -> Space:
@@ -257,7 +256,7 @@ def _from_text(setting: Setting, text: str, where: str) -> Param | object:
         if len(bounds) != 2:
             raise ConfigError(f"{where}: a range is low..high, with one ..")
         if colon and option.strip() not in RANGE_OPTIONS:
-            raise ConfigError(f'{where}: unknown range option ":{option}" (only ":log")')
+            raise ConfigError(f'{where}: unknown range option {quoted(colon + option)} (only ":log")')
         return _range(setting, bounds[0], bounds[1], bool(colon), where)
     parts = text.split("|") if setting.name == "hidden" else re.split(r"[|,]", text)
     if len(parts) == 1:
@@ -289,8 +288,6 @@ def _range(setting: Setting, low_text: str, high_text: str, log: bool, where: st
         raise ConfigError(f"{where}: {setting.label} is not a number: give choices (a|b), not a range")
     low = _parsed(setting, low_text, where)
     high = _parsed(setting, high_text, where)
-    if not (math.isfinite(low) and math.isfinite(high)):
-        raise ConfigError(f"{where}: a range needs finite ends")
     if not low < high:
         raise ConfigError(f"{where}: the range is empty or reversed ({low} is not below {high})")
     if log and low <= 0:

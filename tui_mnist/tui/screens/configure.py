@@ -5,7 +5,8 @@ of them), read by the table's parsers, and every range rule lives in TrainConfig
 form and the CLI refuse the same settings. Beyond those rules, the form checks what the run
 itself would trip on, before it starts: the four IDX files the loader reads, a validation set
 smaller than the training set, and the memory guard's estimate (engine/memory.py, numpy-free),
-with a warning well before the guard would refuse.
+with a warning well before the guard would refuse. A setting the chosen optimizer ignores (momentum
+under adam) is marked ⚠ rather than refused: it is what the form had for the optimizer before.
 
 Focus starts on the presets, so the screen's own keys (1-3, y, ?) work on arrival; in a text
 field they are typed, and esc goes back to the presets. Back from another screen, focus returns
@@ -66,6 +67,11 @@ class Assessment:
     general: list[str]  # problems of the whole config no single field explains
     warnings: list[str] = field(default_factory=list)  # worth a word, no reason to refuse
     needed: int | None = None  # bytes the run will allocate (memory guard's estimate), once known
+    unused: dict[str, str] = field(default_factory=dict)  # setting name -> why the run ignores it
+
+    def mark(self, name: str) -> str:
+        """What stands before a field's label: ✗ a problem, ⚠ set but ignored, else a space."""
+        return "✗" if name in self.problems else "⚠" if name in self.unused else " "
 
 
 def data_problem(data_dir: str | None) -> str | None:
@@ -121,8 +127,11 @@ def assess(base: TrainConfig, entries: dict[str, object]) -> Assessment:
         check_fits(needed, f"training a {architecture(config.layer_sizes(pixels, NUM_CLASSES))} network")
     except MemoryGuardError as refusal:
         return Assessment(None, {}, [str(refusal)], needed=needed)
+    # Set for the optimizer the form had before, say: shown, as the command line refuses it.
+    unused = config.unused()
+    notes = [f"{FORM_SETTINGS[name].label}: {why}" for name, why in unused.items()]
     warning = memory_warning(needed)
-    return Assessment(config, {}, [], [warning] if warning else [], needed)
+    return Assessment(config, {}, [], [*notes, *([warning] if warning else [])], needed, unused)
 
 
 def describe_network(hidden_text: str, data_dir_text: str, needed: int | None = None) -> str:
@@ -243,14 +252,14 @@ class ConfigureScreen(Screen):
         return assess(self.base, entries)
 
     def mark_fields(self, before: Assessment) -> None:
-        """A ✗ before the label of each field with a problem, and its widget marked -invalid."""
-        problems = self.assessment.problems
+        """A ✗ before the label of each field with a problem (its widget marked -invalid), a ⚠
+        before one the run would ignore."""
         for name, setting in FORM_SETTINGS.items():
-            bad = name in problems
-            if self.drawn and bad == (name in before.problems):
+            mark = self.assessment.mark(name)
+            if self.drawn and mark == before.mark(name):
                 continue
-            self.query_one(f"#{name}").set_class(bad, "-invalid")
-            self.query_one(f"#label-{name}", Label).update(f"{'✗' if bad else ' '} {setting.label}")
+            self.query_one(f"#{name}").set_class(mark == "✗", "-invalid")
+            self.query_one(f"#label-{name}", Label).update(f"{mark} {setting.label}")
 
     def show_problems(self) -> None:
         """Every problem (✗), else "all settings valid" (✓) and any warning (⚠) below it."""

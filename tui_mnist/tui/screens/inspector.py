@@ -38,7 +38,7 @@ from textual.worker import Worker, WorkerState
 from tui_mnist.engine.checkpoint import load_checkpoint
 from tui_mnist.engine.data import Normalizer, load_dataset, load_test_set
 from tui_mnist.engine.metrics import predict_proba
-from tui_mnist.engine.model_io import check_input_size, load_model
+from tui_mnist.engine.model_io import check_fits_data, load_model
 from tui_mnist.engine.network import Network
 from tui_mnist.engine.saliency import Saliency, saliency
 from tui_mnist.runs.store import RunFolder
@@ -82,7 +82,7 @@ class InspectSource:
         one's own drawn digits will do); EngineError subclasses explain any failure."""
         model = load_model(path)
         test, shape = load_test_set(data_dir)
-        check_input_size(path, model.network, test.images.shape[1])
+        check_fits_data(path, model.network, test.images.shape[1])
         return cls(
             network=model.network,
             normalizer=model.normalizer,
@@ -104,7 +104,7 @@ class InspectSource:
         else:
             test, shape = load_test_set(config.data_dir)
             images, labels = test.images, test.labels
-        check_input_size(path, checkpoint.network, images.shape[1])
+        check_fits_data(path, checkpoint.network, images.shape[1])
         return cls(
             network=checkpoint.network,
             normalizer=checkpoint.normalizer,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.settings import Bounds, whole_in
 from tui_mnist.tui.screens.ask_dialog import AskDialog
 
 
@@ -12,9 +14,6 @@ class JumpDialog(AskDialog[int]):
 
     def answer(self, text: str) -> int:
         try:
-            index = int(text)
-        except ValueError:
-            index = -1
-        if not 0 <= index < self.count:
-            raise ValueError(f"index: {text!r} is not between 0 and {self.count - 1}")
-        return index
+            return whole_in(text, Bounds(0, self.count - 1), "index")
+        except ConfigError:
+            raise ValueError(f"index: {text!r} is not between 0 and {self.count - 1}") from None

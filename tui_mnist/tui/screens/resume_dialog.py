@@ -12,6 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_mnist.engine.errors import ConfigError
+from tui_mnist.engine.settings import Bounds, whole_in
 from tui_mnist.live.text import percent
 from tui_mnist.runs.ledger import RunSummary
 
@@ -63,14 +65,16 @@ class ResumeDialog(ModalScreen[ResumeChoice | None]):
 
     def choose(self) -> None:
         options = self.query_one(OptionList)
-        total = self.query_one("#total", Input).value.strip()
         if options.highlighted is None:
             self.notify("pick an epoch first", severity="warning")
-        elif not total.isdigit() or int(total) < 1:
-            self.notify("epochs in all: a whole number from 1", severity="warning")
-        else:
-            epoch = int(options.get_option_at_index(options.highlighted).id)
-            self.dismiss(ResumeChoice(epoch, int(total)))
+            return
+        try:
+            total = whole_in(self.query_one("#total", Input).value, Bounds(1), "epochs in all")
+        except ConfigError as error:
+            self.notify(str(error), severity="warning")
+            return
+        epoch = int(options.get_option_at_index(options.highlighted).id)
+        self.dismiss(ResumeChoice(epoch, total))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
