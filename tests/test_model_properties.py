@@ -96,27 +96,25 @@ def outcome(load, path):
         return error
 
 
-def refusal_or_finite(result, path, network_of) -> bool:
-    if isinstance(result, ModelFileError):
-        return str(result).startswith(f"{path}: ") and "\n" not in str(result)
-    return all(np.isfinite(p).all() and np.abs(p).max() <= 1e6 for p in network_of(result).parameters)
+def assert_loaded_or_refused(load, kind, path, peak_memory) -> None:
+    """Loading `path` gives a `kind` whose weights are finite and sane, or a one-line
+    ModelFileError naming the file, and stays in bounded memory."""
+    with peak_memory:
+        result = outcome(load, path)
+    refused = isinstance(result, ModelFileError) and str(result).startswith(f"{path}: ") and "\n" not in str(result)
+    loaded = isinstance(result, kind) and all(
+        np.isfinite(p).all() and np.abs(p).max() <= 1e6 for p in result.network.parameters
+    )
+    assert refused or loaded, result
+    assert peak_memory.bytes < PEAK_LIMIT
 
 
 @given(entries=npz_entries(model_meta(), network_arrays()))
 def test_any_npz_loads_as_a_valid_model_or_is_refused(tmp_path, peak_memory, entries):
-    path = write_npz(tmp_path / "model.npz", entries)
-    with peak_memory:
-        result = outcome(load_model, path)
-    assert isinstance(result, SavedModel | ModelFileError)
-    assert refusal_or_finite(result, path, lambda model: model.network)
-    assert peak_memory.bytes < PEAK_LIMIT
+    assert_loaded_or_refused(load_model, SavedModel, write_npz(tmp_path / "model.npz", entries), peak_memory)
 
 
 @given(entries=npz_entries(checkpoint_meta(), checkpoint_arrays()))
 def test_any_npz_loads_as_a_valid_checkpoint_or_is_refused(tmp_path, peak_memory, entries):
     path = write_npz(tmp_path / "epoch-0001.npz", entries)
-    with peak_memory:
-        result = outcome(load_checkpoint, path)
-    assert isinstance(result, Checkpoint | ModelFileError)
-    assert refusal_or_finite(result, path, lambda checkpoint: checkpoint.network)
-    assert peak_memory.bytes < PEAK_LIMIT
+    assert_loaded_or_refused(load_checkpoint, Checkpoint, path, peak_memory)

@@ -193,6 +193,9 @@ async def test_a_tab_starts_a_detached_run_that_outlives_the_server(served):
             await tab.read_until(lambda: run_folders(served.runs_dir), "a run folder")
             (folder,) = run_folders(served.runs_dir)
             await tab.read_until(lambda: is_live(folder) and folder.read_status().get("pid"), "the trainer")
+            # Paused, the trainer keeps its process but leaves the cores to the rest of the suite.
+            await tab.press(" ")
+            await tab.read_until(lambda: folder.read_status().get("state") == "paused", "the run paused")
             status = folder.read_status()
 
             stopping = asyncio.create_task(asyncio.to_thread(served.stop))
