@@ -264,7 +264,8 @@ def test_a_detached_run_survives_the_hangup_of_its_terminal_and_can_be_attached(
     assert isinstance(history[-1], RunFinished) and history[-1].stopped
     folder = client.folder
     wait_for(lambda: derived_state(folder) == "stopped", what="the stopped state")
-    assert how_far(history[-1]) in folder.log_file.read_text()  # the trainer's own output
+    # The trainer's own output, which it prints after its status says stopped.
+    wait_for(lambda: how_far(history[-1]) in folder.log_file.read_text(), what="the trainer's last line")
 
 
 def test_an_earlier_epoch_resumed_in_the_background_recomputes_the_same_epochs(
