@@ -236,7 +236,8 @@ CHECKPOINT_CASES = {
     "generator of another kind": ({**checkpoint_meta(), "rng": {"bit_generator": "MT19937"}},
                                   "rng is not a valid generator state"),
     "optimizer unknown": ({**checkpoint_meta(), "optimizer": "rmsprop"}, "optimizer must be one of"),
-    "config epochs as text": (spoiled_config(epochs="x"), "config.epochs must be a whole number \\(got 'x'\\)"),
+    "config epochs as text":
+        (spoiled_config(epochs="x"), "config is invalid \\(epochs must be a whole number \\(got 'x'\\)\\)"),
     "config invalid": (spoiled_config(lr=-1.0), "config is invalid \\(learning rate must be a positive number"),
     "config unknown setting": (spoiled_config(colour="red"), "config is invalid \\(unknown settings: colour\\)"),
     "config of another network": (spoiled_config(hidden=[7]),

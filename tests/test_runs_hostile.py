@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-from fakes import PATIENCE, SLOW, TUI_MNIST, cli_flags, small_config, tui_mnist, wait_for, write_run
+from fakes import PATIENCE, SLOW, TUI_MNIST, cli_flags, fake_sweep, small_config, tui_mnist, wait_for, write_run
 
 from tui_mnist.engine.bundles import load_bundle, save_bundle
 from tui_mnist.engine.files import TEMPORARY, write_atomically
@@ -72,6 +72,46 @@ def test_a_hand_edited_config_is_named_with_its_field(runs_env, field, value, sa
     result = tui_mnist("train", "--resume", folder.id, env=runs_env)
     assert result.returncode == 1
     assert result.stderr == f"tui-mnist: {folder.config_file}: {said}\n"
+
+
+def test_a_setting_of_the_wrong_kind_in_a_config_is_named_with_the_file(runs_env):
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    folder = RunFolder(write_run(runs, "20250612-093000-aa11", small_config(), "stopped", []))
+    document = json.loads(folder.config_file.read_text())
+    write_json(folder.config_file, {**document, "config": {**document["config"], "epochs": "x"}})
+    result = tui_mnist("train", "--resume", folder.id, env=runs_env)
+    assert result.returncode == 1
+    assert result.stderr == (f"tui-mnist: {folder.config_file}: invalid settings "
+                             "(epochs must be a whole number (got 'x'))\n")
+
+
+def hand_made_sweep(runs_env: dict, **state):
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    runs.mkdir(exist_ok=True)
+    return fake_sweep(runs, **state)
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    ({"sampler": "best"}, 'sampler must be one of tpe, random, grid, not "best"'),
+    ({"trials": "4"}, 'trials must be a whole number from 1, not "4"'),
+    ({"budget": -60}, "budget must be a number above 0 or null, not -60"),
+    ({"base": {"epochs": "x"}}, "base: epochs must be a whole number (got 'x')"),
+    ({"base": {"hidden": [0]}}, "base: hidden layer sizes must be positive whole numbers"),
+    ({"space": {"lr": "x"}}, "damaged sweep settings ("),
+], ids=["sampler", "trials", "budget", "base-kind", "base-bound", "space"])
+def test_a_hand_edited_sweep_is_named_with_its_field_before_any_cluster(runs_env, change, said):
+    folder = hand_made_sweep(runs_env, state="stopped")
+    document = json.loads(folder.spec_file.read_text())
+    write_json(folder.spec_file, {**document, **change})
+    result = tui_mnist("sweep", "--resume", folder.id, env=runs_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"tui-mnist: {folder.spec_file}: {said}")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_damaged_sweep_state_reads_as_none(runs_env):
+    folder = hand_made_sweep(runs_env, state="running", pid="1234", hostname=os.uname().nodename)
+    assert folder.read_state() == {} and not folder.process_alive()
 
 
 def test_a_damaged_status_note_change_or_metrics_line_reads_as_none(runs_env):

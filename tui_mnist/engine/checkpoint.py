@@ -11,8 +11,7 @@ computes the same numbers as one that never stopped.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,6 @@ from tui_mnist.engine.bundles import (
     one_of,
     refuse_others,
     save_bundle,
-    short,
     whole,
 )
 from tui_mnist.engine.choices import OPTIMIZER_NAMES
@@ -128,14 +126,8 @@ def optimizer_state_shapes(optimizer: str, sizes: list[int]) -> dict[str, tuple[
 def _config(path: Path, meta: dict) -> TrainConfig:
     """The checkpoint's settings: each of its default's kind, valid, and describing the network
     the checkpoint holds and the epochs it has done."""
-    values = meta["config"]
-    for setting in fields(TrainConfig):
-        words, test = _setting_kind(setting.default)
-        if setting.name in values and not test(values[setting.name]):
-            raise ModelFileError(f"{path}: config.{setting.name} must be {words} "
-                                 f"(got {short(values[setting.name])})")
     try:
-        config = TrainConfig.from_dict(values).validated()
+        config = TrainConfig.from_dict(meta["config"]).validated()
     except ConfigError as error:
         raise ModelFileError(f"{path}: config is invalid ({one_line(error)})") from None
     sizes = meta["sizes"]
@@ -151,21 +143,6 @@ def _config(path: Path, meta: dict) -> TrainConfig:
         raise ModelFileError(f"{path}: epoch, step and samples ({meta['epoch']}, {meta['step']}, "
                              f"{meta['samples']}) disagree: each epoch takes batches, each batch images")
     return config
-
-
-def _setting_kind(default: object) -> tuple[str, Callable[[object], bool]]:
-    """What JSON must hold for a setting of this default, in words and as a test."""
-    if default is None:  # the data folder
-        return "text or null", lambda value: value is None or isinstance(value, str)
-    if isinstance(default, bool):
-        return "true or false", lambda value: isinstance(value, bool)
-    if isinstance(default, int):
-        return "a whole number", whole(-(2**53))
-    if isinstance(default, float):
-        return "a number", lambda value: type(value) in (int, float)
-    if isinstance(default, str):
-        return "text", lambda value: isinstance(value, str)
-    return "a list of whole numbers", lambda value: isinstance(value, list) and all(type(n) is int for n in value)
 
 
 def _check_generator_state(path: Path, state: dict) -> None:

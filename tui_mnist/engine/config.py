@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 
 from tui_mnist.engine.choices import (
@@ -106,10 +107,19 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """The settings a JSON document holds (a run's config.json, a checkpoint's, a sweep's
+        base): a ConfigError names an unknown setting, or one not of its default's kind, before
+        a wrong type could fail further on. Bounds are `validated`'s."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        for setting in fields(cls):
+            words, test = _json_kind(setting.default)
+            if setting.name in data and not test(data[setting.name]):
+                shown = repr(data[setting.name])
+                shown = shown if len(shown) <= 60 else shown[:59] + "…"
+                raise ConfigError(f"{setting.name} must be {words} (got {shown})")
         values = dict(data)
         if "hidden" in values:
             values["hidden"] = tuple(values["hidden"])
@@ -141,3 +151,18 @@ class TrainConfig:
 def _is_number(value: object) -> bool:
     """An int or a finite float (a config read from a file may hold anything)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json_kind(default: object) -> tuple[str, Callable[[object], bool]]:
+    """What JSON must hold for a setting of this default, in words and as a test."""
+    if default is None:  # the data folder
+        return "text or null", lambda value: value is None or isinstance(value, str)
+    if isinstance(default, bool):
+        return "true or false", lambda value: isinstance(value, bool)
+    if isinstance(default, int):  # 2**53: the largest whole number every JSON reader keeps exact
+        return "a whole number", lambda value: type(value) is int and abs(value) <= 2**53
+    if isinstance(default, float):
+        return "a number", lambda value: type(value) in (int, float)
+    if isinstance(default, str):
+        return "text", lambda value: isinstance(value, str)
+    return "a list of whole numbers", lambda value: isinstance(value, list) and all(type(n) is int for n in value)

@@ -54,6 +54,10 @@ def whole(minimum: int = 0, maximum: int | None = None) -> Kind:
     )
 
 
+def one_of(names: Collection[str]) -> Kind:
+    return Kind("one of " + ", ".join(names), lambda value: isinstance(value, str) and value in names)
+
+
 def optional(kind: Kind) -> Kind:
     return Kind(f"{kind.description} or null", lambda value: value is None or kind.accepts(value))
 

@@ -17,6 +17,7 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import process_alive, this_host
+from tui_mnist.runs.schema import NUMBER, OBJECT, POSITIVE, TEXT, checked, one_of, optional, problem, whole
 from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_json, write_json
 from tui_mnist.sweeps.space import Space
 
@@ -27,6 +28,20 @@ SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("halving", "median", "none")
 STUDY = "sweep"  # the one study in a sweep's journal
 METRICS = ("val_acc",)  # maximised, on validation: the test set is looked at once, at the end
+
+
+# What sweep.json and state.json may hold (runs/schema.py): a hand-edited sweep.json is named
+# with its field; a state.json that does not fit reads as no state, like a run's status.json.
+SPEC_FIELDS = {
+    "id": TEXT, "space": OBJECT, "base": OBJECT, "trials": whole(1), "runs_dir": TEXT,
+    "budget": optional(POSITIVE),
+    "metric": one_of(METRICS), "sampler": one_of(SAMPLERS), "pruner": one_of(PRUNERS),
+    "seed": whole(0), "keep_checkpoints": whole(0),
+}
+STATE_FIELDS = {
+    "state": TEXT, "pid": whole(1, 2**31 - 1), "hostname": TEXT, "started": NUMBER,
+    "scheduler": TEXT, "error": TEXT, "ended": whole(0), "updated": TEXT,
+}
 
 
 @dataclass(frozen=True)
@@ -62,15 +77,20 @@ class SweepSpec:
             raise RunError(f"{path}: not a tui-mnist sweep")
         if document.get("version") != SWEEP_VERSION:
             raise RunError(f"{path}: sweep version {document.get('version')} is not supported")
+        checked(path, document, SPEC_FIELDS, required=SPEC_FIELDS)
+        try:
+            base = TrainConfig.from_dict(document["base"]).validated()
+        except ConfigError as error:
+            raise RunError(f"{path}: base: {error}") from None
         try:
             return cls(
                 id=document["id"], space=Space.from_json(document["space"]),
-                base=TrainConfig.from_dict(document["base"]), trials=int(document["trials"]),
+                base=base, trials=int(document["trials"]),
                 runs_dir=str(document["runs_dir"]), budget=document["budget"],
                 metric=document["metric"], sampler=document["sampler"], pruner=document["pruner"],
                 seed=int(document["seed"]), keep_checkpoints=int(document["keep_checkpoints"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (ConfigError, KeyError, TypeError, ValueError) as error:
             raise RunError(f"{path}: damaged sweep settings ({error})") from None
 
 
@@ -128,7 +148,9 @@ class SweepFolder:
         return SweepSpec.from_json(document, self.spec_file)
 
     def read_state(self) -> dict:
-        return read_json(self.state_file) or {}
+        """state.json, or {} when it is missing, unreadable or does not fit."""
+        state = read_json(self.state_file) or {}
+        return state if problem(state, STATE_FIELDS) is None else {}
 
     def write_state(self, state: dict) -> None:
         write_json(self.state_file, {**state, "updated": now_iso()})
