@@ -74,6 +74,18 @@ def test_a_hand_edited_config_is_named_with_its_field(runs_env, field, value, sa
     assert result.stderr == f"tui-mnist: {folder.config_file}: {said}\n"
 
 
+def test_the_list_names_a_run_it_leaves_out_and_why(runs_env):
+    runs = Path(runs_env["TUI_MNIST_RUNS"])
+    good = RunFolder(write_run(runs, "20250612-093000-aa11", small_config(), "stopped", []))
+    damaged = RunFolder(write_run(runs, "20250612-093100-bb22", small_config(), "stopped", []))
+    write_json(damaged.config_file, {**json.loads(damaged.config_file.read_text()), "parent": "abc"})
+    listed = tui_mnist("runs", "--json", env=runs_env)
+    assert listed.returncode == 0
+    assert [run["id"] for run in json.loads(listed.stdout)] == [good.id]
+    said = f'{damaged.config_file}: parent must be {PARENT} or null, not "abc"'
+    assert listed.stderr == f"tui-mnist: left out of the list: {said}\n"
+
+
 def test_a_setting_of_the_wrong_kind_in_a_config_is_named_with_the_file(runs_env):
     runs = Path(runs_env["TUI_MNIST_RUNS"])
     folder = RunFolder(write_run(runs, "20250612-093000-aa11", small_config(), "stopped", []))

@@ -30,7 +30,22 @@ def list_runs_command(runs_dir: str | None, as_json: bool, delete: str | None = 
         print(runs_table(summaries))
     else:
         print(f"no runs yet in {directory}")
+    say_left_out(directory, {summary.id for summary in summaries})
     return 0
+
+
+def say_left_out(directory, listed: set[str]) -> None:
+    """A run folder the list leaves out (its config.json damaged or hand-edited) is named on
+    stderr with why, rather than vanishing without a word."""
+    from tui_mnist.runs import RunError
+    from tui_mnist.runs.store import run_folders
+
+    for folder in run_folders(directory):
+        if folder.id not in listed:
+            try:
+                folder.train_config()
+            except RunError as error:
+                warn(f"left out of the list: {error}")
 
 
 def export_command(args: argparse.Namespace) -> int:
