@@ -241,6 +241,20 @@ def test_check_refuses_a_value_that_makes_an_invalid_config(flags, message):
         space_from_flags(flags).check(TrainConfig())
 
 
+@pytest.mark.parametrize("flags", [
+    {"optimizer": "adam", "momentum": "0.5", "lr": "0.01..0.1"},
+    {"optimizer": "sgd", "nesterov": "yes|no"},
+], ids=["fixed", "searched"])
+def test_a_setting_the_fixed_optimizer_ignores_is_refused_as_train_refuses_it(flags):
+    ignored = r"^--(momentum|nesterov) is not used by --optimizer (adam|sgd), only by momentum$"
+    with pytest.raises(ConfigError, match=ignored):
+        space_from_flags(flags).check(TrainConfig())
+
+
+def test_a_searched_optimizer_may_come_with_momentum():
+    assert space_from_flags({"optimizer": "sgd|momentum", "momentum": "0.5..0.9"}).check(TrainConfig()) is None
+
+
 def test_config_for_applies_fixed_and_sampled_values_and_validates():
     space = space_from_flags({"epochs": "2..5", "warmup_epochs": "0..3", "dropout": "0.25"})
     space.check(TrainConfig())

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tui_mnist import __version__
 from tui_mnist.engine.errors import ConfigError
-from tui_mnist.engine.settings import BY_NAME, SETTINGS, Bounds, Setting, directory, whole_in
+from tui_mnist.engine.settings import SETTINGS, Bounds, Setting, directory, whole_in
 
 # eval and inspect read only the test split: a folder of one's own drawn digits will do.
 TEST_FILES_HELP = "directory of the IDX files (only the two t10k test files are read)"
@@ -221,15 +221,12 @@ def config_from_args(args: argparse.Namespace, base=None):
     """The preset (else `base`, else the defaults) with every flag the user typed on top. A flag
     typed for a setting the optimizer ignores (--momentum with adam) is a ConfigError: it would
     change nothing."""
-    from tui_mnist.engine.config import OPTIMIZER_ONLY, TrainConfig
+    from tui_mnist.engine.config import TrainConfig
     from tui_mnist.engine.presets import PRESETS
 
     if args.preset:
         base = PRESETS[args.preset][1]
     typed = typed_settings(args)
     config = (base or TrainConfig()).with_changes(**typed)
-    for name in typed:
-        if config.ignores(name):
-            users = " or ".join(OPTIMIZER_ONLY[name])
-            raise ConfigError(f"{BY_NAME[name].flag} is not used by --optimizer {config.optimizer}, only by {users}")
+    config.check_given(typed)
     return config

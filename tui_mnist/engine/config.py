@@ -87,6 +87,14 @@ class TrainConfig:
         """Whether this config's optimizer never reads setting `name` (momentum under adam)."""
         return name in OPTIMIZER_ONLY and self.optimizer not in OPTIMIZER_ONLY[name]
 
+    def check_given(self, names) -> None:
+        """A ConfigError for the first of the settings `names` (those the user gave) that this
+        config's optimizer ignores: --momentum with adam would change nothing."""
+        for name in names:
+            if self.ignores(name):
+                users = " or ".join(OPTIMIZER_ONLY[name])
+                raise ConfigError(f"{BY_NAME[name].flag} is not used by --optimizer {self.optimizer}, only by {users}")
+
     def unused(self) -> dict[str, str]:
         """The settings the optimizer ignores that are set away from their default (they would
         matter to another optimizer): name -> "not used by adam"."""

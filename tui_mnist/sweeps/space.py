@@ -109,6 +109,9 @@ class Space:
         problems = start.problems()
         if problems:
             raise ConfigError(f"the settings that are not searched are invalid: {problems[0]}")
+        searched = [param.name for param in self.params]
+        if "optimizer" not in searched:  # else some trials' optimizer may read them
+            start.check_given([*self.fixed, *searched])
         for param in self.params:
             values = param.choices or (param.low, param.high)
             for value in values:
