@@ -142,6 +142,13 @@ def read_json(path: Path) -> dict | None:
     return document if isinstance(document, dict) else None
 
 
+def read_fitting(path: Path, schema) -> dict:
+    """The JSON object in `path`, or {} when it is missing, unreadable or does not fit `schema`
+    (runs/schema.py): for the files a damaged copy of which means "not known"."""
+    document = read_json(path) or {}
+    return document if problem(document, schema) is None else {}
+
+
 class RunFolder:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -244,8 +251,7 @@ class RunFolder:
 
     def read_status(self) -> dict:
         """status.json, or {} when it is missing, unreadable or does not fit (a stale run)."""
-        status = read_json(self.status_file) or {}
-        return status if problem(status, STATUS_FIELDS) is None else {}
+        return read_fitting(self.status_file, STATUS_FIELDS)
 
     def write_status(self, status: dict) -> None:
         write_json(self.status_file, {**status, "updated": now_iso()})

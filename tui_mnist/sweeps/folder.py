@@ -17,8 +17,8 @@ from tui_mnist.engine.config import TrainConfig
 from tui_mnist.engine.errors import ConfigError
 from tui_mnist.runs import RunError
 from tui_mnist.runs.ledger import process_alive, this_host
-from tui_mnist.runs.schema import NUMBER, OBJECT, POSITIVE, TEXT, checked, one_of, optional, problem, whole
-from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_json, write_json
+from tui_mnist.runs.schema import NUMBER, OBJECT, POSITIVE, TEXT, checked, one_of, optional, whole
+from tui_mnist.runs.store import PRIVATE, new_run_id, now_iso, read_fitting, read_json, write_json
 from tui_mnist.sweeps.space import Space
 
 SWEEP_FORMAT = "tui-mnist-sweep"
@@ -149,8 +149,7 @@ class SweepFolder:
 
     def read_state(self) -> dict:
         """state.json, or {} when it is missing, unreadable or does not fit."""
-        state = read_json(self.state_file) or {}
-        return state if problem(state, STATE_FIELDS) is None else {}
+        return read_fitting(self.state_file, STATE_FIELDS)
 
     def write_state(self, state: dict) -> None:
         write_json(self.state_file, {**state, "updated": now_iso()})
