@@ -111,7 +111,7 @@ def test_a_header_claiming_more_than_memory_is_refused_before_any_data(data, pea
 def test_the_memory_limit_is_the_machines(data, monkeypatch):
     """The figure the memory guard uses for networks (engine.memory): here 1 MB available, so
     the 2.4 MB of the small data set's training images are too much."""
-    monkeypatch.setattr("tui_mnist.engine.idx.available_bytes", lambda: 1_000_000)
+    monkeypatch.setattr("tui_mnist.engine.memory.available_bytes", lambda: 1_000_000)
     assert refusal(data) == (
         f"{data / TRAIN_IMAGES}: header claims 2 MB of data (3000x28x28 bytes), "
         "more than the 1 MB that can be used here"
@@ -120,7 +120,7 @@ def test_the_memory_limit_is_the_machines(data, monkeypatch):
 
 def test_a_failed_allocation_is_a_data_error(data, monkeypatch):
     """A header within what memory.available_bytes reports, but more than can be allocated."""
-    monkeypatch.setattr("tui_mnist.engine.idx.available_bytes", lambda: 2**70)
+    monkeypatch.setattr("tui_mnist.engine.memory.available_bytes", lambda: 2**70)
     path = data / TRAIN_IMAGES
     path.write_bytes(idx_header(IMAGE_MAGIC, 2**28, 2**16, 2**16))
     assert refusal(data) == f"{path}: no memory for the {2**60} bytes its header declares"

@@ -39,7 +39,7 @@ def small_machine(monkeypatch):
     """As if 1 GB were free, whatever this machine has: the most a hostile header can make the
     reader set aside is then 800 MB (untouched, but counted by tracemalloc), and the headers
     refused for their size are the same everywhere."""
-    monkeypatch.setattr("tui_mnist.engine.idx.available_bytes", lambda: AVAILABLE)
+    monkeypatch.setattr("tui_mnist.engine.memory.available_bytes", lambda: AVAILABLE)
 
 
 REAL = {

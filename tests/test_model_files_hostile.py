@@ -196,7 +196,7 @@ def test_an_unused_huge_array_is_refused_without_reading_it(zip_bomb, peak_memor
 
 
 def test_what_the_arrays_declare_must_fit_in_memory(zip_bomb, monkeypatch, peak_memory):
-    monkeypatch.setattr("tui_mnist.engine.bundles.available_bytes", lambda: 50_000_000)
+    monkeypatch.setattr("tui_mnist.engine.memory.available_bytes", lambda: 50_000_000)
     with peak_memory:
         message = refusal(load_bundle, zip_bomb)
     assert "its arrays would take 67 MB, more than the 40 MB that can be used here" in message
@@ -205,7 +205,7 @@ def test_what_the_arrays_declare_must_fit_in_memory(zip_bomb, monkeypatch, peak_
 
 def test_a_network_too_large_to_evaluate_is_refused_before_reading_it(tmp_path, monkeypatch, peak_memory):
     """Its 1 MB of weights would fit; evaluating 1000 images at a time through it would not."""
-    monkeypatch.setattr("tui_mnist.engine.bundles.available_bytes", lambda: 5_000_000)
+    monkeypatch.setattr("tui_mnist.engine.memory.available_bytes", lambda: 5_000_000)
     sizes = [784, 300, 10]
     path = write_bundle(tmp_path / "model.npz", network_arrays(sizes), model_meta(sizes))
     with peak_memory:

@@ -24,7 +24,7 @@ import numpy as np
 
 from tui_mnist.engine.errors import ModelFileError
 from tui_mnist.engine.files import write_atomically
-from tui_mnist.engine.memory import USABLE_FRACTION, available_bytes, size_text
+from tui_mnist.engine.memory import beyond_usable, size_text
 
 META_KEY = "__meta__"
 NPY_SUFFIX = ".npy"  # np.savez stores array NAME as the zip entry NAME.npy
@@ -114,12 +114,9 @@ def load_versioned_bundle(
 
 def check_memory(path: Path, needed: int, what: str) -> None:
     """A ModelFileError unless `needed` bytes fit in what the memory guard lets a run use."""
-    usable = int(USABLE_FRACTION * available_bytes())
-    if needed > usable:
-        raise ModelFileError(
-            f"{path}: {what} would take {size_text(needed)}, more than the "
-            f"{size_text(usable)} that can be used here"
-        )
+    beyond = beyond_usable(needed)
+    if beyond:
+        raise ModelFileError(f"{path}: {what} would take {size_text(needed)}, {beyond}")
 
 
 def refuse_others(path: Path, declared: Iterable[str], known: set[str], kind: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui_mnist.engine.errors import DataError
-from tui_mnist.engine.memory import USABLE_FRACTION, available_bytes, size_text
+from tui_mnist.engine.memory import beyond_usable, size_text
 
 IMAGE_MAGIC = 0x00000803
 LABEL_MAGIC = 0x00000801
@@ -105,12 +105,9 @@ def _check_fits(path: Path, dims: tuple[int, ...]) -> None:
     """A DataError when the data `dims` declare is more than memory can hold: checked before
     anything is inflated or allocated (in Python ints, so no product overflows)."""
     size = math.prod(dims)
-    usable = int(USABLE_FRACTION * available_bytes())
-    if size > usable:
-        raise DataError(
-            f"{path}: header claims {size_text(size)} of data ({'x'.join(map(str, dims))} bytes), "
-            f"more than the {size_text(usable)} that can be used here"
-        )
+    beyond = beyond_usable(size)
+    if beyond:
+        raise DataError(f"{path}: header claims {size_text(size)} of data ({'x'.join(map(str, dims))} bytes), {beyond}")
 
 
 def image_dims(path: Path, dims: tuple[int, ...]) -> tuple[int, int, int]:

@@ -74,6 +74,13 @@ def available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def beyond_usable(needed: int) -> str | None:
+    """"more than the 18.9 GB that can be used here" when `needed` bytes, claimed by a file,
+    would not fit in what the guard lets a run use; None when they would."""
+    usable = int(USABLE_FRACTION * available_bytes())
+    return f"more than the {size_text(usable)} that can be used here" if needed > usable else None
+
+
 def check_fits(needed: int, what: str, available: int | None = None) -> None:
     available = available_bytes() if available is None else available
     if needed > USABLE_FRACTION * available:
